@@ -1,0 +1,85 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import type { Config } from './config.js'
+import { createDatabase, type Database } from './db/database.js'
+import { loggerOptions } from './logger.js'
+import { createMetrics, type Metrics } from './metrics/metrics.js'
+import { databasePlugin } from './plugins/database.js'
+import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { readinessPlugin } from './plugins/readiness.js'
+import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    metrics: Metrics
+  }
+}
+
+export interface AppDependencies {
+  /** A database the caller owns (and closes); otherwise one is created from config.databaseUrl. */
+  db?: Database
+  /** A logger the caller built; otherwise one is built from the configuration. */
+  logger?: FastifyBaseLogger
+}
+
+/**
+ * Builds the whole service without listening: every plugin and route is registered here, in
+ * order, so the app's shape reads on one screen. Tests call this and use `inject`.
+ */
+export async function buildApp (config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config) }),
+    requestIdHeader: 'x-request-id',
+    // Webhook routes set their own limit; everything else is small JSON.
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true
+  })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+
+  const db = deps.db ?? createDatabase(requireDatabaseUrl(config), { poolSize: config.databasePoolSize })
+  app.decorate('config', config)
+  app.decorate('metrics', createMetrics())
+
+  // Fastify closes idle keep-alive connections once, when close starts. A connection that was busy
+  // then and idles afterwards would hold the shutdown until the client drops it, so keep closing
+  // idle connections until the server is gone.
+  let idleSweeper: NodeJS.Timeout | undefined
+  app.addHook('preClose', async () => {
+    idleSweeper = setInterval(() => app.server.closeIdleConnections(), 50)
+    idleSweeper.unref()
+  })
+  app.addHook('onClose', async () => { clearInterval(idleSweeper) })
+
+  await app.register(errorHandlerPlugin)
+  await app.register(readinessPlugin)
+  await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'order-mirror',
+        description: 'Local mirror of GameSO and MidasBuy orders. Error bodies are `{status, code, message}`.',
+        version: '1.0.0'
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } }
+      }
+    },
+    transform: jsonSchemaTransform
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  await app.register(healthRoutes)
+  await app.register(metricsRoutes)
+
+  return app
+}
+
+function requireDatabaseUrl (config: Config): string {
+  if (!config.databaseUrl) throw new Error('buildApp needs config.databaseUrl or a db dependency')
+  return config.databaseUrl
+}

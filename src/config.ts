@@ -1,0 +1,245 @@
+import os from 'node:os'
+import { config as loadDotenv } from 'dotenv'
+import { z } from 'zod'
+
+/** Variables whose values must never be printed, not even in a configuration error. */
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'API_KEYS',
+  'GAMESO_API_KEY',
+  'GAMESO_WEBHOOK_SECRETS',
+  'MIDASBUY_PLATFORM_PUBLIC_KEY'
+])
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes')
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ message: 'expected a whole number' }).int('expected a whole number').min(min).max(max)
+
+const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).transform((url) => url.replace(/\/+$/, ''))
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+  .refine((value) => URL.canParse(value), 'expected a valid URL')
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name')
+  .transform((value) => value.toLowerCase())
+
+const envSchema = z.object({
+  /** Listen port (fixed name). */
+  PORT: integer(0, 65535).default(3000),
+  /** Listen address (fixed name). */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** PostgreSQL connection string; unset runs an embedded PostgreSQL under EMBEDDED_PG_DIR. */
+  DATABASE_URL: postgresUrl.optional(),
+  /** Connections the service keeps open to PostgreSQL. */
+  DATABASE_POOL_SIZE: integer(1, 500).default(10),
+  /** Data directory of the embedded PostgreSQL used when DATABASE_URL is unset. */
+  EMBEDDED_PG_DIR: z.string().min(1).default('./.data/postgres'),
+  /** Loopback port of the embedded PostgreSQL. */
+  EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
+
+  /** Keys merchant systems send in X-API-Key; none configured means every merchant call gets 401. */
+  API_KEYS: commaList.default([]),
+  /** Requests one API key may make per RATE_LIMIT_WINDOW_MS. */
+  RATE_LIMIT_MAX: integer(1).default(6000),
+  RATE_LIMIT_WINDOW_MS: integer(1000).default(60_000),
+
+  GAMESO_BASE_URL: httpUrl.default('https://api.gameso.io'),
+  /** The mirror's own GameSO key; unset disables polling, read-through and create forwarding. */
+  GAMESO_API_KEY: z.string().min(1).optional(),
+  /** Webhook signing secrets; several may be active during a rotation. */
+  GAMESO_WEBHOOK_SECRETS: commaList.default([]),
+  /** Header that carries the GameSO webhook signature (the public docs do not name it). */
+  GAMESO_SIGNATURE_HEADER: headerName.default('x-gameso-signature'),
+  /** Upper bound of requests per second the mirror sends to GameSO. */
+  GAMESO_MAX_REQUESTS_PER_SECOND: z.coerce.number({ message: 'expected a number' }).positive().default(20),
+  /** Requests to GameSO in flight at once. */
+  GAMESO_MAX_CONCURRENCY: integer(1, 1000).default(8),
+  /** Per-request timeout for GameSO calls. */
+  GAMESO_TIMEOUT_MS: integer(100).default(10_000),
+
+  MIDASBUY_BASE_URL: httpUrl.default('https://api-payments.midasbuy.com'),
+  /** MidasBuy platform public key (PEM) that verifies payment notifications. */
+  MIDASBUY_PLATFORM_PUBLIC_KEY: z.string().min(1).optional(),
+  /** Header that carries the MidasBuy signature (the public docs cut off before naming it). */
+  MIDASBUY_SIGNATURE_HEADER: headerName.default('txgw-signature'),
+
+  /** Webhook timestamps further than this from now are refused; 0 disables the check (fixed). */
+  WEBHOOK_TOLERANCE_SECONDS: integer(0).default(3600),
+  /** Largest webhook body accepted. */
+  WEBHOOK_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
+  /** Inbox rows older than this are deleted; 0 keeps them forever. */
+  INBOX_RETENTION_DAYS: integer(0).default(30),
+
+  /** How often the reconciler looks for due orders (fixed). */
+  RECONCILE_INTERVAL_MS: integer(100).default(5000),
+  /** A non-final order not updated for this long is polled (fixed). */
+  RECONCILE_STALE_AFTER_MS: integer(0).default(60_000),
+  /** Ceiling of the exponential poll backoff (fixed). */
+  RECONCILE_MAX_BACKOFF_MS: integer(1).default(900_000),
+  /** After this long without reaching a final state an order is abandoned (fixed). */
+  RECONCILE_GIVE_UP_AFTER_MS: integer(1).default(86_400_000),
+  /** Run the reconciler in this instance (fixed). */
+  RECONCILE_ENABLED: booleanFlag.default(true),
+  /** Orders claimed per reconcile batch. */
+  RECONCILE_BATCH_SIZE: integer(1, 10_000).default(100),
+  /** Consecutive 404s after which an order is marked not_found_upstream. */
+  RECONCILE_NOT_FOUND_LIMIT: integer(1).default(5),
+
+  /** Identifies this instance in poll leases and logs. */
+  INSTANCE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Longest a graceful shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: integer(100).default(10_000)
+})
+
+type Env = z.infer<typeof envSchema>
+
+export interface Config {
+  port: number
+  host: string
+  databaseUrl: string | undefined
+  databasePoolSize: number
+  embeddedPostgres: { dataDir: string, port: number }
+  apiKeys: readonly string[]
+  rateLimit: { max: number, windowMs: number }
+  gameso: {
+    baseUrl: string
+    apiKey: string | undefined
+    webhookSecrets: readonly string[]
+    signatureHeader: string
+    maxRequestsPerSecond: number
+    maxConcurrency: number
+    timeoutMs: number
+  }
+  midasbuy: {
+    baseUrl: string
+    platformPublicKey: string | undefined
+    signatureHeader: string
+  }
+  webhooks: { toleranceSeconds: number, bodyLimitBytes: number, inboxRetentionDays: number }
+  reconcile: {
+    enabled: boolean
+    intervalMs: number
+    staleAfterMs: number
+    maxBackoffMs: number
+    giveUpAfterMs: number
+    batchSize: number
+    notFoundLimit: number
+  }
+  instanceId: string
+  logLevel: Env['LOG_LEVEL']
+  shutdownTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  constructor (readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Describes a value without revealing it, so a typo in a secret is diagnosable but not leaked. */
+function describeShape (name: string, value: unknown): string {
+  if (value === undefined) return 'unset'
+  if (typeof value !== 'string') return typeof value
+  if (value.length === 0) return 'an empty string'
+  if (SECRET_VARIABLES.has(name)) return `a ${value.length}-character value (hidden)`
+  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value
+  return JSON.stringify(shown)
+}
+
+function toConfig (env: Env): Config {
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    embeddedPostgres: { dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT },
+    apiKeys: env.API_KEYS,
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    gameso: {
+      baseUrl: env.GAMESO_BASE_URL,
+      apiKey: env.GAMESO_API_KEY,
+      webhookSecrets: env.GAMESO_WEBHOOK_SECRETS,
+      signatureHeader: env.GAMESO_SIGNATURE_HEADER,
+      maxRequestsPerSecond: env.GAMESO_MAX_REQUESTS_PER_SECOND,
+      maxConcurrency: env.GAMESO_MAX_CONCURRENCY,
+      timeoutMs: env.GAMESO_TIMEOUT_MS
+    },
+    midasbuy: {
+      baseUrl: env.MIDASBUY_BASE_URL,
+      platformPublicKey: env.MIDASBUY_PLATFORM_PUBLIC_KEY,
+      signatureHeader: env.MIDASBUY_SIGNATURE_HEADER
+    },
+    webhooks: {
+      toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
+      bodyLimitBytes: env.WEBHOOK_BODY_LIMIT_BYTES,
+      inboxRetentionDays: env.INBOX_RETENTION_DAYS
+    },
+    reconcile: {
+      enabled: env.RECONCILE_ENABLED,
+      intervalMs: env.RECONCILE_INTERVAL_MS,
+      staleAfterMs: env.RECONCILE_STALE_AFTER_MS,
+      maxBackoffMs: env.RECONCILE_MAX_BACKOFF_MS,
+      giveUpAfterMs: env.RECONCILE_GIVE_UP_AFTER_MS,
+      batchSize: env.RECONCILE_BATCH_SIZE,
+      notFoundLimit: env.RECONCILE_NOT_FOUND_LIMIT
+    },
+    instanceId: env.INSTANCE_ID,
+    logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS
+  }
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/**
+ * Parses the environment once. Empty strings count as unset, so `FOO=` in a .env file means
+ * "use the default" rather than "invalid". Throws ConfigError listing every problem.
+ */
+export function parseConfig (env: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {}
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key]
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim()
+  }
+  const result = envSchema.safeParse(input)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)')
+      return `${name}: ${issue.message} (got ${describeShape(name, input[name])})`
+    })
+    throw new ConfigError(problems)
+  }
+  return deepFreeze(toConfig(result.data))
+}
+
+/** Reads `.env` when present (real environment variables win), then parses process.env. */
+export function loadConfig (): Config {
+  loadDotenv({ quiet: true })
+  return parseConfig(process.env)
+}
+
+/** A copy of the configuration pointing at another database (used when one is started for us). */
+export function withDatabaseUrl (config: Config, databaseUrl: string): Config {
+  return deepFreeze({ ...structuredClone(config), databaseUrl })
+}

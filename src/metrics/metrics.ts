@@ -1,0 +1,77 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * Every metric the service exports, on a registry of its own per app instance (tests build many
+ * apps in one process; the global registry would make them collide).
+ */
+export function createMetrics () {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  return {
+    registry,
+    webhooksTotal: new Counter({
+      name: 'order_mirror_webhooks_total',
+      help: 'Webhook deliveries by provider and outcome (applied, duplicate, stale, ignored, invalid, rejected, unavailable)',
+      labelNames: ['provider', 'outcome'] as const,
+      registers: [registry]
+    }),
+    webhookSignatureFailuresTotal: new Counter({
+      name: 'order_mirror_webhook_signature_failures_total',
+      help: 'Webhook deliveries refused for a missing or wrong signature or timestamp',
+      labelNames: ['provider', 'reason'] as const,
+      registers: [registry]
+    }),
+    webhookIngestSeconds: new Histogram({
+      name: 'order_mirror_webhook_ingest_seconds',
+      help: 'Time from a webhook arriving to its response, by provider',
+      labelNames: ['provider'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry]
+    }),
+    pollsTotal: new Counter({
+      name: 'order_mirror_reconcile_polls_total',
+      help: 'Reconciler polls by provider and result (applied, unchanged, stale, not_found, error, rate_limited, abandoned)',
+      labelNames: ['provider', 'result'] as const,
+      registers: [registry]
+    }),
+    upstreamRequestsTotal: new Counter({
+      name: 'order_mirror_upstream_requests_total',
+      help: 'Calls to upstream APIs by provider, operation and HTTP status (or "network", "timeout")',
+      labelNames: ['provider', 'operation', 'status'] as const,
+      registers: [registry]
+    }),
+    upstreamRequestSeconds: new Histogram({
+      name: 'order_mirror_upstream_request_seconds',
+      help: 'Latency of calls to upstream APIs',
+      labelNames: ['provider', 'operation'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry]
+    }),
+    ordersByStatus: new Gauge({
+      name: 'order_mirror_orders',
+      help: 'Orders in the mirror by provider and status (sampled at scrape)',
+      labelNames: ['provider', 'status'] as const,
+      registers: [registry]
+    }),
+    reconcileBacklog: new Gauge({
+      name: 'order_mirror_reconcile_backlog',
+      help: 'Orders the reconciler follows, by state: due (poll time reached) and waiting (sampled at scrape)',
+      labelNames: ['state'] as const,
+      registers: [registry]
+    }),
+    reconcileLagSeconds: new Gauge({
+      name: 'order_mirror_reconcile_lag_seconds',
+      help: 'How long the most overdue followed order has been waiting for its poll (sampled at scrape)',
+      registers: [registry]
+    }),
+    ordersAbandoned: new Gauge({
+      name: 'order_mirror_orders_unresolved',
+      help: 'Orders the reconciler stopped following without a final state, by reason (sampled at scrape)',
+      labelNames: ['reason'] as const,
+      registers: [registry]
+    })
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

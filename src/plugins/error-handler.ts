@@ -1,0 +1,73 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
+import { isDatabaseUnavailable } from '../db/database.js'
+import { AppError, errorBody } from '../errors.js'
+
+/** Codes for the 4xx errors Fastify itself raises (content type, body size, malformed JSON …). */
+const CODE_FOR_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  411: 'LENGTH_REQUIRED',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  431: 'REQUEST_HEADER_FIELDS_TOO_LARGE'
+}
+
+interface ValidationIssue {
+  instancePath?: string
+  message?: string
+}
+
+/** "body.items.0.sku: Required; query.limit: Too big" — names every offending field. */
+export function describeValidation (context: string | undefined, issues: readonly ValidationIssue[]): string {
+  const where = context === 'querystring' ? 'query' : (context ?? 'request')
+  return issues
+    .map((issue) => {
+      const field = (issue.instancePath ?? '').split('/').filter(Boolean).join('.')
+      return `${field ? `${where}.${field}` : where}: ${issue.message ?? 'invalid'}`
+    })
+    .join('; ')
+}
+
+/**
+ * One error shape for the whole service — GameSO's `{status, code, message}` — including unknown
+ * routes, validation failures and Fastify's own errors. 5xx texts are logged, never sent.
+ */
+export const errorHandlerPlugin = fp(async function errorHandlerPlugin (app: FastifyInstance) {
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send(errorBody(404, 'NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`))
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.statusCode >= 500) request.log.warn({ err: error }, 'request failed')
+      return reply.code(error.statusCode).send(errorBody(error.statusCode, error.code, error.message))
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      return reply.code(400).send(errorBody(400, 'VALIDATION_ERROR', describeValidation(error.validationContext, error.validation)))
+    }
+    if (isResponseSerializationError(error)) {
+      request.log.error({ err: error, issues: error.cause.issues }, 'response did not match its schema')
+      return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'Internal server error'))
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable')
+      return reply.code(503).send(errorBody(503, 'UNAVAILABLE', 'Database unavailable, retry later'))
+    }
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500
+    if (status >= 400 && status < 500) {
+      const code = CODE_FOR_STATUS[status] ?? 'BAD_REQUEST'
+      return reply.code(status).send(errorBody(status, code, error.message))
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'Internal server error'))
+  })
+}, { name: 'error-handler' })

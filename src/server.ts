@@ -1,0 +1,62 @@
+import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, withDatabaseUrl, type Config } from './config.js'
+import { createDatabase } from './db/database.js'
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.js'
+import { migrate } from './db/migrator.js'
+import { loggerOptions } from './logger.js'
+
+function readConfig (): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`order-mirror cannot start: ${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+async function main () {
+  const startedAt = performance.now()
+  let config = readConfig()
+  const log = pino(loggerOptions(config))
+
+  let embedded: EmbeddedPostgresHandle | undefined
+  if (!config.databaseUrl) {
+    embedded = await startEmbeddedPostgres({ ...config.embeddedPostgres, log })
+    config = withDatabaseUrl(config, embedded.url)
+    log.info({ dataDir: config.embeddedPostgres.dataDir, port: config.embeddedPostgres.port, created: embedded.initialised },
+      embedded.initialised ? 'embedded PostgreSQL created and started' : 'embedded PostgreSQL started')
+  }
+
+  const db = createDatabase(config.databaseUrl as string, { poolSize: config.databasePoolSize })
+  const migration = await migrate(db.pool)
+  log.info({ applied: migration.applied, alreadyApplied: migration.alreadyApplied },
+    migration.applied.length > 0 ? 'database migrated' : 'database schema up to date')
+
+  const app = await buildApp(config, { db, logger: log })
+  if (config.apiKeys.length === 0) log.warn('API_KEYS is not set: the merchant API answers 401 to every request')
+  if (config.gameso.webhookSecrets.length === 0) log.warn('GAMESO_WEBHOOK_SECRETS is not set: GameSO webhooks are answered 503 WEBHOOK_NOT_CONFIGURED')
+
+  // Shutdown order: stop HTTP (finishing in-flight requests) and background jobs, then the
+  // database pool, then the embedded server if this process started one.
+  closeWithGrace({ delay: config.shutdownTimeoutMs, logger: { error: (message) => log.error(message) } }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an unexpected error')
+    else log.info({ signal }, 'shutting down')
+    await app.close()
+    await db.close()
+    if (embedded) await embedded.stop()
+    log.info('stopped')
+  })
+
+  await app.listen({ port: config.port, host: config.host })
+  log.info({ port: config.port, host: config.host, readyInMs: Math.round(performance.now() - startedAt) }, 'order-mirror ready')
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`order-mirror failed to start: ${(error as Error).stack ?? String(error)}\n`)
+  process.exit(1)
+})

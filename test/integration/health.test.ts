@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.js'
+import { createDatabase } from '../../src/db/database.js'
+import { testConfig } from '../helpers/config.js'
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
+
+describe('health and metrics', () => {
+  let database: TestDatabase
+  let app: FastifyInstance
+
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    app = await buildApp(testConfig(database.url), { db: database.db })
+  })
+
+  afterAll(async () => {
+    await app.close()
+    await database.drop()
+  })
+
+  it('is live', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/live' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ status: 'ok' })
+  })
+
+  it('is ready when the database answers and is migrated', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/ready' })
+    expect(response.statusCode).toBe(200)
+    const body = response.json()
+    expect(body.status).toBe('ready')
+    expect(body.checks.database).toMatchObject({ ready: true, migrations: 'applied' })
+  })
+
+  it('is not ready, with detail, when a migration is missing', async () => {
+    await database.db.pool.query('UPDATE "_prisma_migrations" SET rolled_back_at = now()')
+    try {
+      const response = await app.inject({ method: 'GET', url: '/health/ready' })
+      expect(response.statusCode).toBe(503)
+      expect(response.json().checks.database).toMatchObject({ ready: false, migrations: 'pending', pending: ['20261127000000_init'] })
+    } finally {
+      await database.db.pool.query('UPDATE "_prisma_migrations" SET rolled_back_at = NULL')
+    }
+  })
+
+  it('serves Prometheus text with process and service metrics', async () => {
+    const response = await app.inject({ method: 'GET', url: '/metrics' })
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toMatch(/^text\/plain/)
+    expect(response.body).toContain('process_cpu_user_seconds_total')
+    expect(response.body).toContain('# TYPE order_mirror_webhooks_total counter')
+    expect(response.body).toMatch(/order_mirror_reconcile_backlog\{state="due"\} 0/)
+  })
+
+  it('serves the OpenAPI document at /docs', async () => {
+    const json = await app.inject({ method: 'GET', url: '/docs/json' })
+    expect(json.statusCode).toBe(200)
+    expect(json.json().paths).toHaveProperty('/health/ready')
+    const ui = await app.inject({ method: 'GET', url: '/docs' })
+    expect([200, 302]).toContain(ui.statusCode)
+  })
+})
+
+describe('health when the database is down', () => {
+  it('answers 503 with the reason and keeps liveness at 200', async () => {
+    // Port 1 on loopback: nothing listens, connections are refused at once.
+    const db = createDatabase('postgresql://postgres@127.0.0.1:1/none', { connectionTimeoutMs: 500 })
+    const app = await buildApp(testConfig('postgresql://postgres@127.0.0.1:1/none'), { db })
+    try {
+      const ready = await app.inject({ method: 'GET', url: '/health/ready' })
+      expect(ready.statusCode).toBe(503)
+      const body = ready.json()
+      expect(body.status).toBe('not_ready')
+      expect(body.checks.database.ready).toBe(false)
+      expect(body.checks.database.error).toMatch(/ECONNREFUSED|connect/)
+      const live = await app.inject({ method: 'GET', url: '/health/live' })
+      expect(live.statusCode).toBe(200)
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+      expect(metrics.statusCode).toBe(200)
+    } finally {
+      await app.close()
+      await db.close()
+    }
+  })
+})

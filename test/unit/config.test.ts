@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, parseConfig } from '../../src/config.js'
+
+const run = promisify(execFile)
+
+function problemsOf (env: Record<string, string>): string[] {
+  try {
+    parseConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems]
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('configuration', () => {
+  it('applies the documented defaults with an empty environment', () => {
+    const config = parseConfig({})
+    expect(config.port).toBe(3000)
+    expect(config.host).toBe('0.0.0.0')
+    expect(config.databaseUrl).toBeUndefined()
+    expect(config.apiKeys).toEqual([])
+    expect(config.gameso.baseUrl).toBe('https://api.gameso.io')
+    expect(config.gameso.signatureHeader).toBe('x-gameso-signature')
+    expect(config.webhooks.toleranceSeconds).toBe(3600)
+    expect(config.webhooks.bodyLimitBytes).toBe(262144)
+    expect(config.reconcile).toMatchObject({
+      enabled: true, intervalMs: 5000, staleAfterMs: 60000, maxBackoffMs: 900000, giveUpAfterMs: 86400000
+    })
+    expect(Object.isFrozen(config)).toBe(true)
+    expect(Object.isFrozen(config.gameso)).toBe(true)
+  })
+
+  it('splits comma lists, trims them and lower-cases header names', () => {
+    const config = parseConfig({ API_KEYS: ' a , b,,c ', GAMESO_WEBHOOK_SECRETS: 's1,s2', GAMESO_SIGNATURE_HEADER: 'X-Sig' })
+    expect(config.apiKeys).toEqual(['a', 'b', 'c'])
+    expect(config.gameso.webhookSecrets).toEqual(['s1', 's2'])
+    expect(config.gameso.signatureHeader).toBe('x-sig')
+  })
+
+  it('treats an empty value as unset', () => {
+    expect(parseConfig({ PORT: '', RECONCILE_ENABLED: '' }).port).toBe(3000)
+  })
+
+  it('reports every problem at once, naming each variable and what it expects', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      RECONCILE_ENABLED: 'maybe',
+      GAMESO_BASE_URL: 'ftp://example.com',
+      LOG_LEVEL: 'loud',
+      WEBHOOK_TOLERANCE_SECONDS: '-1'
+    })
+    expect(problems).toHaveLength(5)
+    expect(problems.find((p) => p.startsWith('PORT:'))).toMatch(/whole number.*"eighty"/)
+    expect(problems.find((p) => p.startsWith('RECONCILE_ENABLED:'))).toMatch(/true or false/)
+    expect(problems.find((p) => p.startsWith('GAMESO_BASE_URL:'))).toMatch(/http\(s\) URL/)
+    expect(problems.find((p) => p.startsWith('LOG_LEVEL:'))).toMatch(/one of fatal, error/)
+    expect(problems.find((p) => p.startsWith('WEBHOOK_TOLERANCE_SECONDS:'))).toBeDefined()
+  })
+
+  it('never prints a secret value, only its shape', () => {
+    const secretUrl = 'mysql://admin:hunter2-very-secret@db.internal/orders'
+    const problems = problemsOf({ DATABASE_URL: secretUrl })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/^DATABASE_URL: expected a postgres/)
+    expect(problems[0]).toContain(`a ${secretUrl.length}-character value (hidden)`)
+    expect(problems.join('\n')).not.toContain('hunter2')
+  })
+
+  it('makes the service exit 1 with every problem on stderr', async () => {
+    const result = await run(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { PATH: process.env.PATH, PORT: 'x', GAMESO_API_KEY: '', RECONCILE_INTERVAL_MS: '5', DATABASE_URL: 'nope-secret-token' }
+    }).then(() => null, (error: { code: number, stderr: string }) => error)
+    expect(result).not.toBeNull()
+    expect(result?.code).toBe(1)
+    expect(result?.stderr).toMatch(/PORT: expected a whole number/)
+    expect(result?.stderr).toMatch(/RECONCILE_INTERVAL_MS:/)
+    expect(result?.stderr).toMatch(/DATABASE_URL:/)
+    expect(result?.stderr).not.toContain('nope-secret-token')
+  })
+})
