@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { patchSchemaOf } from './patch-schema.js'
 
 const rate = z.number().min(0).max(1)
 const millis = z.number().int().min(0).max(3_600_000)
@@ -30,7 +31,7 @@ export const faultsSchema = z.object({
 
 export type FaultsInput = z.input<typeof faultsSchema>
 export type Faults = Omit<z.output<typeof faultsSchema>, 'downForMs'>
-export const faultsPatchSchema = faultsSchema.partial().strict()
+export const faultsPatchSchema = patchSchemaOf(faultsSchema)
 
 /**
  * Accepts requests while fewer than `limit` were accepted in the last second: a ring of the last

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { catalogEntrySchema, DEFAULT_CATALOG, parseSkuList } from './catalog.js'
 import { faultsSchema } from './faults.js'
 import { ORDER_STATUSES } from './order.js'
+import { patchSchemaOf } from './patch-schema.js'
 
 const millis = (fallback: number) => z.number().int().min(0).max(86_400_000).default(fallback)
 
@@ -30,7 +31,7 @@ export const settingsSchema = z.object({
 })
 
 export type Settings = z.output<typeof settingsSchema>
-export const settingsPatchSchema = settingsSchema.partial().strict()
+export const settingsPatchSchema = patchSchemaOf(settingsSchema)
 
 export const simulatorOptionsSchema = settingsSchema.extend({
   /** The only X-API-Key the API accepts. */
