@@ -8,6 +8,7 @@ import { loggerOptions } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { gamesoPlugin } from './plugins/gameso.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -58,6 +59,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(errorHandlerPlugin)
   await app.register(readinessPlugin)
   await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
+  await app.register(gamesoPlugin)
   await app.register(swagger, {
     openapi: {
       info: {
