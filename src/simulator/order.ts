@@ -50,16 +50,16 @@ export interface SimOrder {
   autoProgress: boolean
 }
 
-/** GameSO's item JSON, keys in the order of the docs' examples. */
+/** GameSO's item JSON, keys in the order of the docs' webhook examples (test/fixtures/gameso). */
 export interface GameSoItem {
   sku: string
   quantity: number
   completed_quantity: number
   failed_quantity: number
-  status: OrderStatus
   subtotal_amount: string
   discount_amount: string
   total_amount: string
+  status: OrderStatus
   failure_code: string | null
   failure_message: string | null
 }
@@ -77,10 +77,10 @@ export interface GameSoOrder {
   subtotal_amount: string
   discount_amount: string
   total_amount: string
-  source_type: 'api'
-  created_by: { id: number, name: string }
   created_at: string
   updated_at: string
+  source_type: 'api'
+  created_by: { id: number, name: string }
   completed_at?: string
   items: GameSoItem[]
 }
@@ -150,10 +150,10 @@ function toGameSoItem (item: SimItem): GameSoItem {
     quantity: item.quantity,
     completed_quantity: item.completedQuantity,
     failed_quantity: item.failedQuantity,
-    status: item.status,
     subtotal_amount: formatSatang(subtotal),
     discount_amount: formatSatang(discount),
     total_amount: formatSatang(subtotal - discount),
+    status: item.status,
     failure_code: failed ? item.plan.failure.code : null,
     failure_message: failed ? item.plan.failure.message : null
   }
@@ -184,10 +184,10 @@ export function toGameSoOrder (order: SimOrder): GameSoOrder {
     subtotal_amount: formatSatang(subtotal),
     discount_amount: formatSatang(discount),
     total_amount: formatSatang(subtotal - discount),
-    source_type: 'api',
-    created_by: { id: 0, name: 'API' },
     created_at: iso(order.createdAtMs),
-    updated_at: iso(order.updatedAtMs)
+    updated_at: iso(order.updatedAtMs),
+    source_type: 'api',
+    created_by: { id: 0, name: 'API' }
   }
   // The key exists only on completed orders, as in GameSO's examples.
   if (order.completedAtMs === null) return { ...head, items }

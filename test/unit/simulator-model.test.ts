@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { buildCatalog, formatSatang, parseSkuList, toSatang } from '../../src/simulator/catalog.js'
 import { SlidingWindowLimiter } from '../../src/simulator/faults.js'
 import { SimulatorConfigError, simulatorConfigFromEnv } from '../../src/simulator/options.js'
 import {
-  applyStatus, newItem, nextStatus, nextTimestamp, planItem, toGameSoOrder, type SimOrder
+  applyStatus, ITEM_NOT_FOUND, newItem, nextStatus, nextTimestamp, planItem, toGameSoOrder, type GameSoOrder, type SimOrder
 } from '../../src/simulator/order.js'
 import { createRandomStreams } from '../../src/simulator/random.js'
 
@@ -72,12 +73,40 @@ describe('simulator money', () => {
 })
 
 describe('simulator order JSON', () => {
-  // Field order of the order and item objects in GameSO's get-order and webhook examples.
-  const ORDER_KEYS = ['order_number', 'reference_id', 'user_id', 'server_id', 'character_id', 'status', 'failure_code',
-    'failure_message', 'subtotal_amount', 'discount_amount', 'total_amount', 'source_type', 'created_by', 'created_at',
-    'updated_at', 'items']
-  const ITEM_KEYS = ['sku', 'quantity', 'completed_quantity', 'failed_quantity', 'status', 'subtotal_amount',
-    'discount_amount', 'total_amount', 'failure_code', 'failure_message']
+  // GameSO's own webhook examples (docs.gameso.io/webhook/payload.html), byte for byte.
+  const docs = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/gameso/${name}`, import.meta.url), 'utf8')).data as GameSoOrder
+  const docsCompleted = docs('webhook-order-completed.json')
+  const docsFailed = docs('webhook-order-failed.json')
+  const ORDER_KEYS = Object.keys(docsFailed)
+  const ITEM_KEYS = Object.keys(docsFailed.items[0]!)
+
+  it('the docs\' examples agree on the key order, completed_at aside', () => {
+    expect(Object.keys(docsCompleted).filter((key) => key !== 'completed_at')).toEqual(ORDER_KEYS)
+    expect(Object.keys(docsCompleted.items[0]!)).toEqual(ITEM_KEYS)
+  })
+
+  it('reproduces the docs\' order.completed data exactly, given the same inputs', () => {
+    const item = newItem(buildCatalog([{ sku: 'ROMC-Z-1800K', price: '101.00' }]).get('ROMC-Z-1800K')!, 1, { failedQuantity: 0, failure: ITEM_NOT_FOUND })
+    const completed = order([item], {
+      referenceId: 'ref_RLUFNUHGXXX',
+      userId: 'Fiona.DAmore-Bauch',
+      createdAtMs: Date.parse('2026-02-23T08:07:44.000Z')
+    })
+    applyStatus(completed, 'completed', Date.parse('2026-02-23T08:08:15.000Z'))
+    expect(JSON.stringify(toGameSoOrder(completed))).toBe(JSON.stringify(docsCompleted))
+  })
+
+  it('reproduces the docs\' order.failed data exactly, given the same inputs', () => {
+    const item = newItem(buildCatalog([{ sku: 'DIAMOND_999', price: '100.00' }]).get('DIAMOND_999')!, 1, { failedQuantity: 1, failure: ITEM_NOT_FOUND })
+    const failed = order([item], {
+      orderNumber: 'ord_xyz789',
+      referenceId: 'ref_xyz789',
+      userId: 'user_002',
+      createdAtMs: Date.parse('2026-02-23T08:07:44.000Z')
+    })
+    applyStatus(failed, 'failed', Date.parse('2026-02-23T08:08:15.000Z'))
+    expect(JSON.stringify(toGameSoOrder(failed))).toBe(JSON.stringify(docsFailed))
+  })
 
   it('a pending order has the documented keys, nulls and no completed_at', () => {
     const json = toGameSoOrder(order([newItem(entry('DIAMOND_500'), 1, { failedQuantity: 0, failure: { code: 'X', message: 'x' } })]))
@@ -116,7 +145,7 @@ describe('simulator order JSON', () => {
     const completed = order([newItem(entry('DISCOUNTED'), 2, { failedQuantity: 0, failure: { code: 'X', message: 'x' } })])
     applyStatus(completed, 'completed', Date.parse('2026-02-23T08:08:15.000Z'))
     const json = toGameSoOrder(completed)
-    expect(Object.keys(json)).toEqual([...ORDER_KEYS.slice(0, -1), 'completed_at', 'items'])
+    expect(Object.keys(json)).toEqual(Object.keys(docsCompleted))
     expect(json.completed_at).toBe('2026-02-23T08:08:15.000Z')
     expect(json.updated_at).toBe(json.completed_at)
     expect(json).toMatchObject({ subtotal_amount: '2000.00', discount_amount: '100.00', total_amount: '1900.00' })
