@@ -6,12 +6,14 @@ import type { Config } from './config.js'
 import { createDatabase, type Database } from './db/database.js'
 import { loggerOptions } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
+import { merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { gamesoPlugin } from './plugins/gameso.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { orderRoutes } from './routes/orders.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,6 +39,9 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     requestIdHeader: 'x-request-id',
     // Webhook routes set their own limit; everything else is small JSON.
     bodyLimit: 64 * 1024,
+    // A reference_id may be 255 characters; the router's default cap of 100 (on the decoded path
+    // parameter) would answer a longer GET /v1/orders/{reference_id} 414 before validation could.
+    routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true
   })
   app.setValidatorCompiler(validatorCompiler)
@@ -77,6 +82,9 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
+  await merchantScope(app, async (scope) => {
+    await scope.register(orderRoutes)
+  })
 
   return app
 }

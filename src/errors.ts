@@ -1,3 +1,5 @@
+import { z } from 'zod'
+
 /**
  * Domain errors carry the GameSO error shape `{status, code, message}` the API answers with.
  * Anything that is not an AppError becomes a 500 whose text is never sent.
@@ -31,11 +33,13 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
-export interface ErrorBody {
-  status: number
-  code: string
-  message: string
-}
+export const errorBodySchema = z.object({
+  status: z.number().int(),
+  code: z.string(),
+  message: z.string()
+}).describe('Error, in GameSO\'s shape')
+
+export type ErrorBody = z.infer<typeof errorBodySchema>
 
 export function errorBody (statusCode: number, code: string, message: string): ErrorBody {
   return { status: statusCode, code, message }

@@ -65,6 +65,12 @@ export function createMetrics () {
       help: 'How long the most overdue followed order has been waiting for its poll (sampled at scrape)',
       registers: [registry]
     }),
+    merchantRequestsRefusedTotal: new Counter({
+      name: 'order_mirror_merchant_requests_refused_total',
+      help: 'Merchant API requests refused before reaching a handler, by reason (unauthorized, rate_limited)',
+      labelNames: ['reason'] as const,
+      registers: [registry]
+    }),
     ordersAbandoned: new Gauge({
       name: 'order_mirror_orders_unresolved',
       help: 'Orders the reconciler stopped following without a final state, by reason (sampled at scrape)',

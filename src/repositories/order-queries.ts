@@ -1,0 +1,182 @@
+import type { CanonicalStatus, OrderItemSnapshot, OrderSnapshot, Provider, SnapshotSource } from '../domain/order.js'
+import type { InboxOutcome } from './inbox-repository.js'
+import type { Queryable } from './orders-repository.js'
+
+// Read side of the mirror: raw pg, because reads are the hottest path and Prisma's query path
+// costs several times more per statement here (shared/notes/toolchain.md). Column aliases give
+// the rows their TypeScript names directly, so nothing is copied per row.
+
+/** GameSO's `created_by`, stored verbatim. */
+export interface CreatedBy {
+  id: number
+  name: string
+  [key: string]: unknown
+}
+
+export type StoredOrderItem = Pick<OrderItemSnapshot,
+  'sku' | 'quantity' | 'completedQuantity' | 'failedQuantity' | 'status' | 'subtotalAmount' | 'discountAmount' |
+  'totalAmount' | 'failureCode' | 'failureMessage'>
+
+/**
+ * An order and its items (by position) as the read API needs them: the stored snapshot, whose
+ * upstream clock is null while no upstream has reported the order, plus the mirror's own times.
+ */
+export interface StoredOrder extends Pick<OrderSnapshot,
+  'provider' | 'reference' | 'providerOrderId' | 'status' | 'providerStatus' | 'userId' | 'serverId' | 'characterId' |
+  'currency' | 'subtotalAmount' | 'discountAmount' | 'totalAmount' | 'sourceType' | 'failureCode' | 'failureMessage' |
+  'upstreamCreatedAt' | 'completedAt'> {
+  id: string
+  createdBy: CreatedBy | null
+  upstreamUpdatedAt: Date | null
+  /** When the mirror recorded / last changed the row. */
+  createdAt: Date
+  updatedAt: Date
+  items: StoredOrderItem[]
+}
+
+// Items ride along as one json array per order (numeric cast to text so no amount passes through
+// a float), which makes an order with its items, or a whole page of them, one statement.
+const ORDER_WITH_ITEMS_COLUMNS = `
+  o.id, o.provider, o.reference, o.provider_order_id AS "providerOrderId", o.status,
+  o.provider_status AS "providerStatus", o.user_id AS "userId", o.server_id AS "serverId",
+  o.character_id AS "characterId", o.currency, o.subtotal_amount AS "subtotalAmount",
+  o.discount_amount AS "discountAmount", o.total_amount AS "totalAmount", o.source_type AS "sourceType",
+  o.created_by AS "createdBy", o.failure_code AS "failureCode", o.failure_message AS "failureMessage",
+  o.upstream_created_at AS "upstreamCreatedAt", o.upstream_updated_at AS "upstreamUpdatedAt",
+  o.completed_at AS "completedAt", o.created_at AS "createdAt", o.updated_at AS "updatedAt",
+  COALESCE((
+    SELECT json_agg(json_build_object(
+      'sku', i.sku, 'quantity', i.quantity, 'completedQuantity', i.completed_quantity,
+      'failedQuantity', i.failed_quantity, 'status', i.status,
+      'subtotalAmount', i.subtotal_amount::text, 'discountAmount', i.discount_amount::text,
+      'totalAmount', i.total_amount::text, 'failureCode', i.failure_code, 'failureMessage', i.failure_message
+    ) ORDER BY i.position)
+    FROM order_items i WHERE i.order_id = o.id
+  ), '[]'::json) AS items`
+
+export const FIND_ORDER_BY_REFERENCE_SQL = `SELECT ${ORDER_WITH_ITEMS_COLUMNS} FROM orders o WHERE o.provider = $1 AND o.reference = $2`
+
+export async function findOrderByReference (client: Queryable, provider: Provider, reference: string): Promise<StoredOrder | null> {
+  const result = await client.query<StoredOrder>(FIND_ORDER_BY_REFERENCE_SQL, [provider, reference])
+  return result.rows[0] ?? null
+}
+
+/**
+ * Position in the list: the sort key of the last order of a page. Orders no upstream has
+ * reported yet have no clock (null) and come first.
+ */
+export interface OrderCursor {
+  updatedAt: Date | null
+  id: string
+}
+
+export interface OrderListFilter {
+  provider?: Provider | undefined
+  status?: CanonicalStatus | undefined
+  userId?: string | undefined
+  /** Inclusive lower bound of the upstream updated_at. */
+  updatedSince?: Date | undefined
+  /** Exclusive upper bound of the upstream updated_at. */
+  updatedUntil?: Date | undefined
+  after?: OrderCursor | undefined
+  limit: number
+}
+
+export interface OrderPage {
+  orders: StoredOrder[]
+  /** Where the next page starts; null on the last page. */
+  next: OrderCursor | null
+}
+
+/** The statement of one list page; exported so the benchmark's baseline runs exactly the same one. */
+export function buildOrderListQuery (filter: OrderListFilter): { text: string, values: unknown[] } {
+  const values: unknown[] = []
+  const param = (value: unknown) => {
+    values.push(value)
+    return `$${values.length}`
+  }
+  const conditions: string[] = []
+  if (filter.provider !== undefined) conditions.push(`provider = ${param(filter.provider)}`)
+  if (filter.status !== undefined) conditions.push(`status = ${param(filter.status)}`)
+  if (filter.userId !== undefined) conditions.push(`user_id = ${param(filter.userId)}`)
+  if (filter.updatedSince !== undefined) conditions.push(`upstream_updated_at >= ${param(filter.updatedSince)}`)
+  if (filter.updatedUntil !== undefined) conditions.push(`upstream_updated_at < ${param(filter.updatedUntil)}`)
+  if (filter.after !== undefined) {
+    const { updatedAt, id } = filter.after
+    // Descending with NULLS FIRST is the backward scan of the (…, upstream_updated_at, id)
+    // indexes; the row comparison is an index condition, so a deep page costs what the first does.
+    conditions.push(updatedAt === null
+      ? `((upstream_updated_at IS NULL AND id < ${param(id)}::bigint) OR upstream_updated_at IS NOT NULL)`
+      : `(upstream_updated_at, id) < (${param(updatedAt)}::timestamptz, ${param(id)}::bigint)`)
+  }
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''
+  // One more row than asked tells whether another page follows. Items are gathered only for the
+  // page's rows, after the LIMIT.
+  const text = `SELECT ${ORDER_WITH_ITEMS_COLUMNS}
+    FROM (SELECT * FROM orders ${where}
+          ORDER BY upstream_updated_at DESC NULLS FIRST, id DESC LIMIT ${param(filter.limit + 1)}) o
+    ORDER BY o.upstream_updated_at DESC NULLS FIRST, o.id DESC`
+  return { text, values }
+}
+
+export async function listOrders (client: Queryable, filter: OrderListFilter): Promise<OrderPage> {
+  const query = buildOrderListQuery(filter)
+  const result = await client.query<StoredOrder>(query.text, query.values)
+  const orders = result.rows.slice(0, filter.limit)
+  const last = orders.at(-1)
+  const next = result.rows.length > filter.limit && last !== undefined
+    ? { updatedAt: last.upstreamUpdatedAt, id: last.id }
+    : null
+  return { orders, next }
+}
+
+export interface StatusChange {
+  fromStatus: string | null
+  toStatus: string
+  fromProviderStatus: string | null
+  toProviderStatus: string
+  source: SnapshotSource
+  inboxId: string | null
+  upstreamUpdatedAt: Date | null
+  changedAt: Date
+}
+
+export interface InboxDelivery {
+  id: string
+  eventType: string | null
+  outcome: InboxOutcome
+  error: string | null
+  deliveryCount: number
+  receivedAt: Date
+  lastReceivedAt: Date
+  processedAt: Date | null
+}
+
+export interface OrderHistory {
+  statusChanges: StatusChange[]
+  inbox: InboxDelivery[]
+}
+
+/** Bounds the history answer for a pathological order; a real one has a handful of rows. */
+export const HISTORY_LIMIT = 1000
+
+/** Status changes and the webhook deliveries naming the order, newest first; null for an unknown order. */
+export async function findOrderHistory (client: Queryable, provider: Provider, reference: string): Promise<OrderHistory | null> {
+  const order = await client.query<{ id: string }>('SELECT id FROM orders WHERE provider = $1 AND reference = $2', [provider, reference])
+  const orderId = order.rows[0]?.id
+  if (orderId === undefined) return null
+  const changes = await client.query<StatusChange>(`
+      SELECT from_status AS "fromStatus", to_status AS "toStatus", from_provider_status AS "fromProviderStatus",
+             to_provider_status AS "toProviderStatus", source, inbox_id AS "inboxId",
+             upstream_updated_at AS "upstreamUpdatedAt", changed_at AS "changedAt"
+        FROM order_status_history WHERE order_id = $1
+       ORDER BY changed_at DESC, id DESC LIMIT $2`, [orderId, HISTORY_LIMIT])
+  // By reference rather than order_id: that is indexed, and it also finds deliveries that were
+  // refused as invalid before they could be linked to the order.
+  const deliveries = await client.query<InboxDelivery>(`
+      SELECT id, event_type AS "eventType", outcome, error, delivery_count AS "deliveryCount",
+             received_at AS "receivedAt", last_received_at AS "lastReceivedAt", processed_at AS "processedAt"
+        FROM webhook_inbox WHERE provider = $1 AND reference = $2
+       ORDER BY received_at DESC, id DESC LIMIT $3`, [provider, reference, HISTORY_LIMIT])
+  return { statusChanges: changes.rows, inbox: deliveries.rows }
+}

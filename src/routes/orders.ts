@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { CANONICAL_STATUSES, PROVIDERS, SNAPSHOT_SOURCES } from '../domain/order.js'
+import { NotFoundError, errorBodySchema } from '../errors.js'
+import { gamesoOrderResponseSchema, presentGameSoOrder } from '../providers/gameso/gameso-presenter.js'
+import { isoTimestampSchema } from '../providers/gameso/gameso-schemas.js'
+import { INBOX_OUTCOMES } from '../repositories/inbox-repository.js'
+import {
+  findOrderByReference, findOrderHistory, listOrders, type OrderCursor, type StoredOrder
+} from '../repositories/order-queries.js'
+
+export const DEFAULT_PAGE_SIZE = 50
+export const MAX_PAGE_SIZE = 500
+
+const referenceParamsSchema = z.object({
+  reference_id: z.string().min(1).max(255).describe('The reference_id the merchant chose when creating the order')
+})
+
+// ---- cursor ------------------------------------------------------------------------------------
+
+const cursorPayloadSchema = z.tuple([isoTimestampSchema.nullable(), z.string().regex(/^[1-9]\d{0,18}$/)])
+
+/** Opaque to clients: base64url of the last row's sort key, so its format may change freely. */
+export function encodeCursor (cursor: OrderCursor): string {
+  return Buffer.from(JSON.stringify([cursor.updatedAt?.toISOString() ?? null, cursor.id])).toString('base64url')
+}
+
+export function decodeCursor (value: string): OrderCursor | null {
+  try {
+    const parsed = cursorPayloadSchema.safeParse(JSON.parse(Buffer.from(value, 'base64url').toString('utf8')))
+    if (!parsed.success) return null
+    const [updatedAt, id] = parsed.data
+    return { updatedAt: updatedAt === null ? null : new Date(updatedAt), id }
+  } catch {
+    return null
+  }
+}
+
+const cursorSchema = z.string().max(200).transform((value, context) => {
+  const cursor = decodeCursor(value)
+  if (cursor === null) {
+    context.issues.push({ code: 'custom', input: value, message: 'invalid cursor: pass next_cursor from the previous page unchanged' })
+    return z.NEVER
+  }
+  return cursor
+})
+
+// ---- schemas -----------------------------------------------------------------------------------
+
+const listQuerySchema = z.strictObject({
+  provider: z.enum(PROVIDERS).optional(),
+  status: z.enum(CANONICAL_STATUSES).optional(),
+  user_id: z.string().min(1).max(255).optional(),
+  updated_since: isoTimestampSchema.optional().describe('Orders whose upstream updated_at is at or after this instant'),
+  updated_until: isoTimestampSchema.optional().describe('Orders whose upstream updated_at is before this instant'),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: cursorSchema.optional().describe('next_cursor of the previous page')
+}).refine((query) => query.updated_since === undefined || query.updated_until === undefined ||
+  Date.parse(query.updated_since) < Date.parse(query.updated_until), {
+  path: ['updated_until'],
+  message: 'must be later than updated_since'
+})
+
+const listedOrderSchema = z.object({
+  provider: z.enum(PROVIDERS),
+  currency: z.string().nullable(),
+  ...gamesoOrderResponseSchema.shape
+})
+
+const orderPageSchema = z.object({
+  data: z.array(listedOrderSchema),
+  next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page')
+}).describe('Newest first, by upstream updated_at then id; orders not yet reported by their upstream come first')
+
+const historyQuerySchema = z.strictObject({
+  provider: z.enum(PROVIDERS).default('gameso')
+})
+
+const historySchema = z.object({
+  provider: z.enum(PROVIDERS),
+  reference_id: z.string(),
+  status_changes: z.array(z.object({
+    from: z.string().nullable(),
+    to: z.string(),
+    from_provider_status: z.string().nullable(),
+    to_provider_status: z.string(),
+    source: z.enum(SNAPSHOT_SOURCES),
+    changed_at: z.string(),
+    upstream_updated_at: z.string().nullable(),
+    inbox_id: z.string().nullable()
+  })).describe('Newest first'),
+  inbox: z.array(z.object({
+    id: z.string(),
+    event_type: z.string().nullable(),
+    outcome: z.enum(INBOX_OUTCOMES),
+    error: z.string().nullable(),
+    delivery_count: z.number().int(),
+    received_at: z.string(),
+    last_received_at: z.string(),
+    processed_at: z.string().nullable()
+  })).describe('Webhook deliveries naming the order, newest first')
+})
+
+// ---- conditional GET ---------------------------------------------------------------------------
+
+/**
+ * If-None-Match uses the weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored and `*`
+ * matches any current representation. Parsed by hand: it is a comma list of quoted tags, and no
+ * installed library exposes a parser for it.
+ */
+export function ifNoneMatchMatches (header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  return header.split(',').some((candidate) => {
+    const tag = candidate.trim()
+    return tag === '*' || tag.replace(/^W\//, '') === etag
+  })
+}
+
+/** A strong ETag over the exact bytes sent, and 304 when the client already has them. */
+async function conditionalGet (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
+  const etag = `"${createHash('sha256').update(payload).digest('base64url')}"`
+  reply.header('etag', etag)
+  if (!ifNoneMatchMatches(request.headers['if-none-match'], etag)) return payload
+  reply.code(304)
+  return null
+}
+
+// ---- presentation ------------------------------------------------------------------------------
+
+function presentListedOrder (order: StoredOrder): z.infer<typeof listedOrderSchema> {
+  return { provider: order.provider, currency: order.currency, ...presentGameSoOrder(order) }
+}
+
+// ---- routes ------------------------------------------------------------------------------------
+
+/** The merchant read API. Register inside `merchantScope` (src/plugins/auth.ts). */
+export async function orderRoutes (app: FastifyInstance) {
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+
+  typed.get('/v1/orders/:reference_id', {
+    schema: {
+      tags: ['orders'],
+      summary: 'One GameSO order, exactly as GameSO\'s GET /v1/orders/{reference_id} returns it',
+      description: 'Answers from the local mirror. Carries a strong ETag; send it back in If-None-Match to get 304.',
+      params: referenceParamsSchema,
+      headers: z.looseObject({ 'if-none-match': z.string().optional() }),
+      response: {
+        200: gamesoOrderResponseSchema,
+        304: z.null().describe('Not modified: the order still matches If-None-Match'),
+        404: errorBodySchema
+      }
+    },
+    onSend: conditionalGet
+  }, async (request) => {
+    const order = await findOrderByReference(app.db.pool, 'gameso', request.params.reference_id)
+    if (order === null) throw new NotFoundError()
+    return presentGameSoOrder(order)
+  })
+
+  typed.get('/v1/orders', {
+    schema: {
+      tags: ['orders'],
+      summary: 'List and search orders, newest first, with cursor pagination',
+      description: `Filters combine with AND. Page size ${DEFAULT_PAGE_SIZE} by default, at most ${MAX_PAGE_SIZE}. ` +
+        'Each entry is the GameSO order shape plus `provider` and `currency`.',
+      querystring: listQuerySchema,
+      response: { 200: orderPageSchema, 400: errorBodySchema }
+    }
+  }, async (request) => {
+    const query = request.query
+    const page = await listOrders(app.db.pool, {
+      provider: query.provider,
+      status: query.status,
+      userId: query.user_id,
+      updatedSince: query.updated_since === undefined ? undefined : new Date(query.updated_since),
+      updatedUntil: query.updated_until === undefined ? undefined : new Date(query.updated_until),
+      after: query.cursor,
+      limit: query.limit
+    })
+    return { data: page.orders.map(presentListedOrder), next_cursor: page.next === null ? null : encodeCursor(page.next) }
+  })
+
+  typed.get('/v1/orders/:reference_id/history', {
+    schema: {
+      tags: ['orders'],
+      summary: 'Status changes of an order and the webhook deliveries that named it',
+      params: referenceParamsSchema,
+      querystring: historyQuerySchema,
+      response: { 200: historySchema, 400: errorBodySchema, 404: errorBodySchema }
+    }
+  }, async (request) => {
+    const { reference_id: reference } = request.params
+    const { provider } = request.query
+    const history = await findOrderHistory(app.db.pool, provider, reference)
+    if (history === null) throw new NotFoundError()
+    return {
+      provider,
+      reference_id: reference,
+      status_changes: history.statusChanges.map((change) => ({
+        from: change.fromStatus,
+        to: change.toStatus,
+        from_provider_status: change.fromProviderStatus,
+        to_provider_status: change.toProviderStatus,
+        source: change.source,
+        changed_at: change.changedAt.toISOString(),
+        upstream_updated_at: change.upstreamUpdatedAt?.toISOString() ?? null,
+        inbox_id: change.inboxId
+      })),
+      inbox: history.inbox.map((delivery) => ({
+        id: delivery.id,
+        event_type: delivery.eventType,
+        outcome: delivery.outcome,
+        error: delivery.error,
+        delivery_count: delivery.deliveryCount,
+        received_at: delivery.receivedAt.toISOString(),
+        last_received_at: delivery.lastReceivedAt.toISOString(),
+        processed_at: delivery.processedAt?.toISOString() ?? null
+      }))
+    }
+  })
+}
