@@ -10,10 +10,12 @@ import { merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { gamesoPlugin } from './plugins/gameso.js'
+import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { orderRoutes } from './routes/orders.js'
+import { webhookRoutes } from './routes/webhooks.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,6 +67,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(readinessPlugin)
   await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
   await app.register(gamesoPlugin)
+  await app.register(inboxRetentionPlugin)
   await app.register(swagger, {
     openapi: {
       info: {
@@ -85,6 +88,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await merchantScope(app, async (scope) => {
     await scope.register(orderRoutes)
   })
+  await app.register(webhookRoutes)
 
   return app
 }

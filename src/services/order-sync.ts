@@ -2,13 +2,15 @@ import type pg from 'pg'
 import type { Database } from '../db/database.js'
 import { decideMerge, type MergeDecision } from '../domain/merge.js'
 import { snapshotHash, type OrderSnapshot, type SnapshotSource } from '../domain/order.js'
-import { insertInboxEntry, setInboxOutcome, type InboxEntry, type InboxOutcome } from '../repositories/inbox-repository.js'
+import { insertInboxEntry, markInboxReplayed, setInboxOutcome, type InboxEntry, type InboxOutcome } from '../repositories/inbox-repository.js'
 import { findMergeState, lockOrderKey, requestRefetch, writeSnapshot } from '../repositories/orders-repository.js'
 
 export interface ApplyOptions {
   source: SnapshotSource
   /** The verified webhook delivery this snapshot came from, stored in the same transaction. */
   inbox?: InboxEntry
+  /** A stored inbox row being replayed (after a fix): its outcome is rewritten with this result. */
+  replayOf?: string
   /** An answer fetched from the upstream to settle a tie: it may replace an equal-clock snapshot. */
   authoritative?: boolean
 }
@@ -68,10 +70,19 @@ export class OrderSync {
     const hash = snapshotHash(snapshot)
     return inTransaction(this.db, async (client) => {
       let inboxId: string | null = null
-      if (options.inbox) {
+      // The row was stored earlier with another outcome, so this transaction must overwrite it.
+      let rewritesInbox = false
+      if (options.replayOf !== undefined) {
+        await markInboxReplayed(client, options.replayOf)
+        inboxId = options.replayOf
+        rewritesInbox = true
+      } else if (options.inbox) {
         const stored = await insertInboxEntry(client, options.inbox, 'applied')
-        if (!stored.inserted) return { decision: 'redelivery', outcome: 'duplicate', orderId: null, inboxId: stored.id }
+        // Bytes refused as invalid before were never applied: the sender retrying them after a
+        // fix must get them applied, not a "duplicate" that acknowledges a lost update.
+        if (!stored.inserted && stored.outcome !== 'invalid') return { decision: 'redelivery', outcome: 'duplicate', orderId: null, inboxId: stored.id }
         inboxId = stored.id
+        rewritesInbox = !stored.inserted
       }
 
       await lockOrderKey(client, snapshot.provider, snapshot.reference)
@@ -99,16 +110,31 @@ export class OrderSync {
       }
 
       const { outcome, error } = outcomeOf(decision)
-      if (inboxId !== null && (outcome !== 'applied' || orderId === null)) {
+      if (inboxId !== null && (rewritesInbox || outcome !== 'applied' || orderId === null)) {
         await setInboxOutcome(client, inboxId, outcome, error, orderId)
       }
       return { decision, outcome, orderId, inboxId }
     })
   }
 
-  /** Stores a verified delivery that carries no snapshot to merge (unknown event, invalid payload). */
-  async recordDelivery (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string | null): Promise<{ inboxId: string, redelivery: boolean }> {
+  /**
+   * Stores a verified delivery that carries no snapshot to merge (unknown event, invalid payload).
+   * `redelivery` is true when the same bytes were already processed: the caller answers duplicate.
+   * A redelivery of bytes stored as invalid is judged again, as is a replayed row.
+   */
+  async recordDelivery (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string | null, options: { replayOf?: string } = {}): Promise<{ inboxId: string, redelivery: boolean }> {
+    const { replayOf } = options
+    if (replayOf !== undefined) {
+      await inTransaction(this.db, async (client) => {
+        await markInboxReplayed(client, replayOf)
+        await setInboxOutcome(client, replayOf, outcome, error, null)
+      })
+      return { inboxId: replayOf, redelivery: false }
+    }
     const stored = await insertInboxEntry(this.db.pool, entry, outcome, error)
-    return { inboxId: stored.id, redelivery: !stored.inserted }
+    if (stored.inserted) return { inboxId: stored.id, redelivery: false }
+    if (stored.outcome !== 'invalid') return { inboxId: stored.id, redelivery: true }
+    await setInboxOutcome(this.db.pool, stored.id, outcome, error, null)
+    return { inboxId: stored.id, redelivery: false }
   }
 }

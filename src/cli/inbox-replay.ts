@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util'
+import { pino } from 'pino'
+import { ConfigError, loadConfig, withDatabaseUrl } from '../config.js'
+import { createDatabase } from '../db/database.js'
+import { startEmbeddedPostgres } from '../db/embedded-postgres.js'
+import { PROVIDERS, type Provider } from '../domain/order.js'
+import { loggerOptions } from '../logger.js'
+import { replayInbox, REPLAYABLE_OUTCOMES, type ReplayableOutcome } from '../services/inbox-replay.js'
+import { OrderSync } from '../services/order-sync.js'
+import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
+
+const USAGE = `usage: npm run inbox:replay -- [--outcome ${REPLAYABLE_OUTCOMES.join('|')}] [--since <ISO-8601 time>] [--provider ${PROVIDERS.join('|')}] [--dry-run]
+  Re-applies stored webhook deliveries through the live ingestion path (default --outcome invalid).`
+
+class UsageError extends Error {}
+
+interface ReplayArguments {
+  outcome: ReplayableOutcome
+  provider: Provider | undefined
+  since: Date | undefined
+  dryRun: boolean
+}
+
+function parseArguments (argv: string[]): ReplayArguments {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        outcome: { type: 'string', default: 'invalid' },
+        since: { type: 'string' },
+        provider: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false }
+      }
+    }).values
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  if (parsed.help) throw new UsageError('')
+  const outcome = REPLAYABLE_OUTCOMES.find((candidate) => candidate === parsed.outcome)
+  if (!outcome) throw new UsageError(`--outcome must be one of ${REPLAYABLE_OUTCOMES.join(', ')} (got "${parsed.outcome}")`)
+  const provider = parsed.provider === undefined ? undefined : PROVIDERS.find((candidate) => candidate === parsed.provider)
+  if (parsed.provider !== undefined && !provider) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')} (got "${parsed.provider}")`)
+  const since = parsed.since === undefined ? undefined : new Date(parsed.since)
+  if (since !== undefined && Number.isNaN(since.getTime())) throw new UsageError(`--since must be an ISO-8601 time such as 2026-11-27T00:00:00Z (got "${parsed.since}")`)
+  return { outcome, provider, since, dryRun: parsed['dry-run'] }
+}
+
+/** `npm run inbox:replay`: re-applies stored inbox rows after a fix (SPEC §3). */
+async function main () {
+  const args = parseArguments(process.argv.slice(2))
+  let config = loadConfig()
+  const log = pino(loggerOptions(config))
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ ...config.embeddedPostgres, log })
+  if (embedded) config = withDatabaseUrl(config, embedded.url)
+  const db = createDatabase(config.databaseUrl as string, { poolSize: 2, applicationName: 'order-mirror-inbox-replay' })
+  try {
+    const gameso = new GameSoWebhookIngest(new OrderSync(db, config.reconcile.staleAfterMs), {
+      secrets: config.gameso.webhookSecrets,
+      signatureHeader: config.gameso.signatureHeader,
+      toleranceSeconds: config.webhooks.toleranceSeconds
+    })
+    const filter = { outcome: args.outcome, ...(args.provider ? { provider: args.provider } : {}), ...(args.since ? { since: args.since } : {}) }
+    const summary = await replayInbox(db, { gameso: (row) => gameso.replay(row) }, filter, log, { dryRun: args.dryRun })
+    log.info({ ...filter, dryRun: args.dryRun, ...summary }, args.dryRun ? 'inbox replay dry run finished' : 'inbox replay finished')
+  } finally {
+    await db.close()
+    await embedded?.stop()
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(error.message ? `inbox:replay: ${error.message}\n${USAGE}\n` : `${USAGE}\n`)
+    process.exit(error.message ? 2 : 0)
+  }
+  const text = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error))
+  process.stderr.write(`inbox:replay failed: ${text}\n`)
+  process.exit(1)
+})

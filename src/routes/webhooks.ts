@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { ValidationError } from '../errors.js'
+import { OrderSync } from '../services/order-sync.js'
+import { GameSoWebhookIngest, WebhookRejectedError } from '../services/webhook-ingest.js'
+
+const PROVIDER = 'gameso'
+
+const errorBodySchema = z.object({ status: z.number().int(), code: z.string(), message: z.string() })
+
+const receivedSchema = z.object({
+  received: z.literal(true),
+  outcome: z.enum(['applied', 'duplicate', 'stale', 'ignored'])
+}).describe('The delivery is stored; `outcome` says what it did to the order')
+
+/**
+ * `POST /webhooks/gameso` (SPEC §2.1). Encapsulated, because it needs the raw bytes: the signature
+ * covers the body exactly as sent, so this plugin replaces the JSON parser with one that hands
+ * the handler a Buffer, and accepts no other content type (415).
+ */
+export async function webhookRoutes (app: FastifyInstance) {
+  const { config, metrics } = app
+  const bodyLimit = config.webhooks.bodyLimitBytes
+  const ingest = new GameSoWebhookIngest(new OrderSync(app.db, config.reconcile.staleAfterMs), {
+    secrets: config.gameso.webhookSecrets,
+    signatureHeader: config.gameso.signatureHeader,
+    toleranceSeconds: config.webhooks.toleranceSeconds
+  })
+  // What each verified delivery came to; a response without an entry was refused before storage.
+  const outcomes = new WeakMap<FastifyRequest, string>()
+
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => { done(null, body) })
+
+  app.addHook('onError', async (request, _reply, error: FastifyError) => {
+    if (error instanceof WebhookRejectedError) metrics.webhookSignatureFailuresTotal.inc({ provider: PROVIDER, reason: error.reason })
+    const statusCode = error.statusCode ?? 500
+    if (statusCode < 500 && !outcomes.has(request)) {
+      request.log.warn({
+        statusCode,
+        code: error.code,
+        ...(error instanceof WebhookRejectedError ? { reason: error.reason } : {})
+      }, 'webhook refused')
+    }
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const outcome = outcomes.get(request) ?? (reply.statusCode >= 500 ? 'unavailable' : 'rejected')
+    metrics.webhooksTotal.inc({ provider: PROVIDER, outcome })
+    metrics.webhookIngestSeconds.observe({ provider: PROVIDER }, reply.elapsedTime / 1000)
+  })
+
+  app.withTypeProvider<ZodTypeProvider>().post('/webhooks/gameso', {
+    bodyLimit,
+    schema: {
+      tags: ['webhooks'],
+      summary: 'GameSO order webhook',
+      description: `Body \`{event, timestamp, data: <order>}\` as \`application/json\`, signed with HMAC-SHA256 over the raw bytes in header \`${config.gameso.signatureHeader}\` (hex or base64, optional \`sha256=\`). Stored in the inbox before the answer.`,
+      response: {
+        200: receivedSchema,
+        400: errorBodySchema,
+        401: errorBodySchema,
+        413: errorBodySchema,
+        415: errorBodySchema,
+        503: errorBodySchema
+      }
+    }
+  }, async (request) => {
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+    const result = await ingest.ingest(body, request.headers)
+    outcomes.set(request, result.outcome)
+    const logged = { reference: result.reference, event: result.eventType, outcome: result.outcome, inboxId: result.inboxId, orderId: result.orderId }
+    if (result.outcome === 'invalid') {
+      request.log.warn({ ...logged, error: result.error }, 'webhook payload invalid, kept in the inbox for replay')
+      throw new ValidationError(result.error ?? 'invalid payload')
+    }
+    request.log.info(logged, 'webhook stored')
+    return { received: true as const, outcome: result.outcome }
+  })
+}

@@ -1,0 +1,77 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { buildApp } from '../../src/app.js'
+import { createDatabase } from '../../src/db/database.js'
+import { insertInboxEntry } from '../../src/repositories/inbox-repository.js'
+import { InboxRetention } from '../../src/services/inbox-retention.js'
+import { testConfig } from '../helpers/config.js'
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
+
+const silent = pino({ level: 'silent' })
+
+describe('inbox retention', () => {
+  let database: TestDatabase
+
+  beforeAll(async () => { database = await createTestDatabase() })
+  afterAll(async () => { await database.drop() })
+
+  async function storeRow (ageDays: number): Promise<string> {
+    const body = randomBytes(16)
+    const { id } = await insertInboxEntry(database.db.pool, {
+      provider: 'gameso', body, bodySha256: createHash('sha256').update(body).digest(), headers: {}, eventType: 'order.completed', reference: null
+    }, 'applied')
+    await database.db.pool.query('UPDATE webhook_inbox SET received_at = now() - make_interval(days => $2) WHERE id = $1', [id, ageDays])
+    return id
+  }
+
+  async function remaining (ids: string[]): Promise<string[]> {
+    const { rows } = await database.db.pool.query<{ id: string }>('SELECT id FROM webhook_inbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids])
+    return rows.map((row) => row.id)
+  }
+
+  it('deletes rows older than the retention period, in batches, and keeps the rest', async () => {
+    const old = await Promise.all([40, 31, 31, 90, 365].map(storeRow))
+    const kept = await Promise.all([0, 29].map(storeRow))
+    const retention = new InboxRetention(database.db, { retentionDays: 30, intervalMs: 60_000, batchSize: 2 }, silent)
+    expect(await retention.tick()).toBe(old.length)
+    expect(await remaining([...old, ...kept])).toEqual(kept)
+    expect(await retention.tick()).toBe(0)
+  })
+
+  it('keeps everything when the retention is 0 days', async () => {
+    const ids = await Promise.all([400, 1].map(storeRow))
+    const retention = new InboxRetention(database.db, { retentionDays: 0, intervalMs: 60_000, batchSize: 100 }, silent)
+    retention.start()
+    expect(await retention.tick()).toBe(0)
+    await retention.stop()
+    expect(await remaining(ids)).toEqual(ids)
+  })
+
+  it('runs when the app is ready and stops with it (INBOX_RETENTION_DAYS)', async () => {
+    const old = await storeRow(8)
+    const kept = await storeRow(6)
+    const app = await buildApp(testConfig(database.url, { INBOX_RETENTION_DAYS: '7' }), { db: database.db })
+    try {
+      await app.ready()
+      await vi.waitFor(async () => { expect(await remaining([old, kept])).toEqual([kept]) }, { timeout: 10_000, interval: 50 })
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('survives a database that cannot be reached, logging the failed run', async () => {
+    const down = createDatabase('postgresql://postgres@127.0.0.1:1/none', { connectionTimeoutMs: 300 })
+    const lines: string[] = []
+    const log = pino({ level: 'warn' }, { write: (line: string) => { lines.push(line) } })
+    const retention = new InboxRetention(down, { retentionDays: 1, intervalMs: 60_000, batchSize: 10 }, log)
+    try {
+      await expect(retention.tick()).rejects.toThrow(/ECONNREFUSED|connect/)
+      retention.start()
+      await vi.waitFor(() => { expect(lines.join('')).toContain('inbox retention run failed') }, { timeout: 5000, interval: 20 })
+      await retention.stop()
+    } finally {
+      await down.close()
+    }
+  })
+})
