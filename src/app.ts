@@ -10,10 +10,12 @@ import { merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
 import { errorHandlerPlugin } from './plugins/error-handler.js'
 import { gamesoPlugin } from './plugins/gameso.js'
+import { orderCommandsPlugin } from './plugins/order-commands.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { orderCommandRoutes } from './routes/order-commands.js'
 import { orderRoutes } from './routes/orders.js'
 import { webhookRoutes } from './routes/webhooks.js'
 
@@ -67,6 +69,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(readinessPlugin)
   await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
   await app.register(gamesoPlugin)
+  await app.register(orderCommandsPlugin)
   await app.register(inboxRetentionPlugin)
   await app.register(swagger, {
     openapi: {
@@ -87,6 +90,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(metricsRoutes)
   await merchantScope(app, async (scope) => {
     await scope.register(orderRoutes)
+    await scope.register(orderCommandRoutes)
   })
   await app.register(webhookRoutes)
 

@@ -144,18 +144,23 @@ export async function orderRoutes (app: FastifyInstance) {
     schema: {
       tags: ['orders'],
       summary: 'One GameSO order, exactly as GameSO\'s GET /v1/orders/{reference_id} returns it',
-      description: 'Answers from the local mirror. Carries a strong ETag; send it back in If-None-Match to get 304.',
+      description: 'Answers from the local mirror; an order it does not have is fetched once from GameSO and stored (502/504 when ' +
+        'GameSO cannot answer). Carries a strong ETag; send it back in If-None-Match to get 304.',
       params: referenceParamsSchema,
       headers: z.looseObject({ 'if-none-match': z.string().optional() }),
       response: {
         200: gamesoOrderResponseSchema,
         304: z.null().describe('Not modified: the order still matches If-None-Match'),
-        404: errorBodySchema
+        404: errorBodySchema,
+        502: errorBodySchema,
+        503: errorBodySchema,
+        504: errorBodySchema
       }
     },
     onSend: conditionalGet
   }, async (request) => {
-    const order = await findOrderByReference(app.db.pool, 'gameso', request.params.reference_id)
+    const reference = request.params.reference_id
+    const order = await findOrderByReference(app.db.pool, 'gameso', reference) ?? await app.orderCommands.readThrough(reference)
     if (order === null) throw new NotFoundError()
     return presentGameSoOrder(order)
   })
