@@ -1,3 +1,5 @@
+import type { OrderStatus } from './order.js'
+
 /** Seconds of per-second request history kept: an hour, so a long benchmark run stays bounded. */
 const HISTORY_SECONDS = 3600
 
@@ -114,7 +116,7 @@ export class SimulatorStats {
     Object.assign(this.webhooks, zeroWebhookCounters())
   }
 
-  toJSON (extra: { ordersByStatus: Record<string, number>, ordersTotal: number, webhooksPending: number }) {
+  toJSON (extra: { ordersByStatus: Record<OrderStatus, number>, ordersTotal: number, webhooksPending: number }) {
     const byStatus: Record<string, number> = {}
     const byRoute: Record<string, Record<string, number>> = {}
     for (const [route, statuses] of this.byRoute) {

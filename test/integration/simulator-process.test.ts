@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Agent, request } from 'undici'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startSimulator, type RunningSimulator } from '../../src/simulator/simulator.js'
+
+const CLI = fileURLToPath(new URL('../../dist/simulator/cli.js', import.meta.url))
+const KEY = 'k'
+
+describe('simulator over real HTTP', () => {
+  let sim: RunningSimulator
+  const agent = new Agent({ connections: 100 })
+
+  beforeAll(async () => {
+    sim = await startSimulator({ apiKey: KEY, seed: 5, autoProgress: false })
+  })
+  afterEach(async () => {
+    await request(`${sim.url}/_control/faults`, { method: 'DELETE' }).then((response) => response.body.dump())
+    sim.control.resetStats()
+  })
+  afterAll(async () => {
+    await sim.close()
+    await agent.close()
+  })
+
+  async function getOrder (reference: string, signal?: AbortSignal) {
+    const response = await request(`${sim.url}/v1/orders/${reference}`, { headers: { 'x-api-key': KEY }, dispatcher: agent, signal })
+    await response.body.dump()
+    return { status: response.statusCode, retryAfter: response.headers['retry-after'] }
+  }
+
+  it('reports the peak number of concurrent GETs for any single reference', async () => {
+    sim.control.setFaults({ slowMs: 400 })
+    await Promise.all([...Array.from({ length: 4 }, () => getOrder('hot')), getOrder('cold'), getOrder('cold')])
+    await Promise.all(['a', 'b', 'c'].map((reference) => getOrder(reference)))
+    const { api } = sim.control.stats()
+    expect(api.maxConcurrentGetsPerReference).toBe(4)
+    expect(api.maxConcurrentGetsReference).toBe('hot')
+    expect(api.getsByReference).toEqual({ hot: 4, cold: 2, a: 1, b: 1, c: 1 })
+    expect(api.inFlight).toBe(0)
+  })
+
+  it('a client that gives up mid-request no longer counts as in flight', async () => {
+    sim.control.setFaults({ slowMs: 5000 })
+    const controller = new AbortController()
+    const pending = getOrder('gone', controller.signal).catch((error: unknown) => error)
+    const deadline = Date.now() + 5000
+    while (sim.control.stats().api.inFlight === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    controller.abort()
+    expect(await pending).toBeInstanceOf(Error)
+    while (sim.control.stats().api.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(sim.control.stats().api.inFlight).toBe(0)
+  })
+
+  it('maxRequestsPerSecond holds in any one-second window, answering the rest 429 + Retry-After: 1', async () => {
+    sim.control.setFaults({ maxRequestsPerSecond: 20 })
+    const started = Date.now()
+    const results = await Promise.all(Array.from({ length: 60 }, () => getOrder('limited')))
+    const elapsedMs = Date.now() - started
+    const admitted = results.filter((result) => result.status === 404).length
+    const limited = results.filter((result) => result.status === 429)
+    expect(admitted + limited.length).toBe(60)
+    expect(admitted).toBeGreaterThanOrEqual(20)
+    // A slow machine may stretch the burst over more than one window; each window admits 20.
+    expect(admitted).toBeLessThanOrEqual(20 * (1 + Math.ceil(elapsedMs / 1000)))
+    expect(limited.length).toBeGreaterThan(0)
+    expect(limited.every((result) => result.retryAfter === '1')).toBe(true)
+  })
+
+  it('serves 2,000 GETs at 50 concurrent clients without an error', async () => {
+    sim.control.seedOrders(Array.from({ length: 100 }, (_, i) => ({ reference_id: `load-${i}` })))
+    let next = 0
+    const statuses: number[] = []
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      while (next < 2000) {
+        const reference = `load-${next++ % 100}`
+        statuses.push((await getOrder(reference)).status)
+      }
+    }))
+    expect(statuses).toHaveLength(2000)
+    expect(statuses.every((status) => status === 200)).toBe(true)
+    expect(sim.control.stats().api.total).toBe(2000)
+  })
+})
+
+describe('simulator as a process (node dist/simulator/cli.js)', () => {
+  function run (env: Record<string, string>) {
+    const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    return { child, exited, output: () => ({ stdout, stderr }) }
+  }
+
+  it('prints the listening line, serves the API and exits 0 on SIGTERM', async () => {
+    const proc = run({ SIMULATOR_PORT: '0', SIMULATOR_API_KEY: KEY, SIMULATOR_SEED: '9', SIMULATOR_LOG_LEVEL: 'warn' })
+    const deadline = Date.now() + 15_000
+    let url: string | undefined
+    while (!url) {
+      url = /^simulator listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(proc.output().stdout)?.[1]
+      if (Date.now() > deadline) throw new Error(`no listening line:\n${JSON.stringify(proc.output())}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const created = await fetch(`${url}/v1/orders`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ reference_id: 'proc-1', user_id: 'u', items: [{ sku: 'DIAMOND_100' }] })
+    })
+    expect(created.status).toBe(200)
+    const stats = await (await fetch(`${url}/_control/stats`)).json() as { api: { total: number } }
+    expect(stats.api.total).toBe(1)
+    proc.child.kill('SIGTERM')
+    expect(await proc.exited).toBe(0)
+  })
+
+  it('refuses a bad configuration, naming each variable, with exit code 1', async () => {
+    const proc = run({ SIMULATOR_PORT: 'eighty', SIMULATOR_ERROR_RATE: '5' })
+    expect(await proc.exited).toBe(1)
+    expect(proc.output().stderr).toMatch(/SIMULATOR_PORT/)
+    expect(proc.output().stderr).toMatch(/SIMULATOR_ERROR_RATE/)
+  })
+})
