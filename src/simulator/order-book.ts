@@ -103,14 +103,15 @@ export class OrderBook {
     for (const order of this.orders.values()) this.schedule(order)
   }
 
-  clear (): void {
-    this.close()
-    this.orders.clear()
-  }
-
-  close (): void {
+  /** Stops every timer; orders stay where they are (autoProgress switched off, or closing). */
+  pauseAll (): void {
     for (const timer of this.timers.values()) clearTimeout(timer)
     this.timers.clear()
+  }
+
+  clear (): void {
+    this.pauseAll()
+    this.orders.clear()
   }
 
   private add (order: SimOrder): void {

@@ -108,9 +108,10 @@ export async function buildSimulator (input: SimulatorOptionsInput = {}, deps: S
     },
     settings: publicSettings,
     updateSettings: (patch) => {
-      const resume = patch.autoProgress === true && !settings.autoProgress
+      // Delay changes apply from each order's next step; switching autoProgress acts at once.
       Object.assign(settings, patch)
-      if (resume) book.resumeAll()
+      if (patch.autoProgress === true) book.resumeAll()
+      if (patch.autoProgress === false) book.pauseAll()
       return publicSettings()
     },
     seedOrders: (seeds) => book.seed(parseBody(seedBatchSchema, { orders: seeds }).orders).map(toGameSoOrder),
@@ -145,7 +146,7 @@ export async function buildSimulator (input: SimulatorOptionsInput = {}, deps: S
   // Wake held-back responses before the server waits for in-flight requests to finish.
   app.addHook('preClose', async () => sleeper.wakeAll())
   app.addHook('onClose', async () => {
-    book.close()
+    book.pauseAll()
     await dispatcher.close()
   })
   app.addHook('onReady', async () => {

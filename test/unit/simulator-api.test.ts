@@ -277,6 +277,14 @@ describe('simulator: progression', () => {
     await waitFor(() => sim.control.order('resume')!.status === 'completed', 'the resumed order to complete')
   })
 
+  it('switching autoProgress off stops orders that were already on the timer', async () => {
+    const sim = await simulator({ autoProgress: true, processingDelayMs: 30, completionDelayMs: 30 })
+    await create(sim, order('halt'))
+    sim.control.updateSettings({ autoProgress: false })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(sim.control.order('halt')!.status).toBe('pending')
+  })
+
   it('a settings update changes only the settings it names and never shows the secret', async () => {
     const sim = await simulator({ processingDelayMs: 7, webhookSecret: 'hush' })
     const response = await sim.app.inject({ method: 'POST', url: '/_control/settings', payload: { webhookUrls: ['http://127.0.0.1:9/hook'] } })
