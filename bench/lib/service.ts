@@ -9,7 +9,11 @@ let build: Promise<void> | undefined
 
 /** Compiles the service into dist/ once per bench process (incrementally), as `npm run build` does. */
 export function buildServiceOnce (): Promise<void> {
-  build ??= run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT }).then(() => {})
+  build ??= run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT }).then(
+    () => {},
+    // tsc reports compile errors on stdout, which the bare "Command failed" message leaves out.
+    (error: Error & { stdout?: string }) => { throw new Error(`building the service failed:\n${error.stdout ?? error.message}`, { cause: error }) }
+  )
   return build
 }
 
