@@ -13,6 +13,7 @@ import { gamesoPlugin } from './plugins/gameso.js'
 import { orderCommandsPlugin } from './plugins/order-commands.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
 import { readinessPlugin } from './plugins/readiness.js'
+import { reconcilerPlugin } from './plugins/reconciler.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { orderCommandRoutes } from './routes/order-commands.js'
@@ -93,6 +94,9 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     await scope.register(orderCommandRoutes)
   })
   await app.register(webhookRoutes)
+
+  // Background work last: its onClose then runs first, before the GameSO client and the database go.
+  await app.register(reconcilerPlugin)
 
   return app
 }

@@ -1,0 +1,298 @@
+import { setMaxListeners } from 'node:events'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import type { Database } from '../db/database.js'
+import type { Provider } from '../domain/order.js'
+import type { Metrics } from '../metrics/metrics.js'
+import { UpstreamError, UpstreamRateLimitedError, type GameSoClient } from '../providers/gameso/gameso-client.js'
+import { gamesoOrderToSnapshot } from '../providers/gameso/gameso-mapping.js'
+import {
+  claimDueOrders,
+  finishPoll,
+  releaseClaim,
+  type ClaimedOrder,
+  type PollOutcome,
+  type ReconcileState
+} from '../repositories/reconcile-repository.js'
+import type { OrderSync } from '../services/order-sync.js'
+import { pollBackoffMs } from './backoff.js'
+
+/** Only GameSO has a poller; MidasBuy orders stay out of the claim. */
+export const POLLED_PROVIDERS: readonly Provider[] = ['gameso']
+
+/**
+ * How a poll ended, as counted in order_mirror_reconcile_polls_total. `released` is a poll that
+ * was never sent (shutdown, or GameSO paused past the lease) and is not counted.
+ */
+export type PollResult = 'applied' | 'unchanged' | 'stale' | 'not_found' | 'error' | 'rate_limited' | 'abandoned' | 'released'
+
+export interface TickResult {
+  claimed: number
+  results: Partial<Record<PollResult, number>>
+}
+
+/** The RECONCILE_* settings, plus what the instance and its GameSO client add. */
+export interface ReconcilerOptions extends Omit<Config['reconcile'], 'enabled'> {
+  instanceId: string
+  /** How long a claim keeps other instances off an order; see leaseDurationMs. */
+  leaseMs: number
+  /** The GameSO request timeout: a poll is only sent while it can end inside its lease. */
+  upstreamTimeoutMs: number
+}
+
+export interface ReconcilerDependencies {
+  db: Database
+  gameso: GameSoClient
+  sync: OrderSync
+  metrics: Pick<Metrics, 'pollsTotal'>
+  log: FastifyBaseLogger
+  random?: () => number
+}
+
+/** Room between the last moment a poll may end and the end of its lease (timer lateness, clock rate). */
+const LEASE_SAFETY_MS = 2000
+/** A claim the database refused is retried after this, doubling up to the poll interval's 10×. */
+const CLAIM_RETRY_BASE_MS = 500
+
+/**
+ * A lease long enough for a whole batch to get through the rate limit (twice over, as the next
+ * batch is claimed before the current one has drained) and for its last call to time out.
+ */
+export function leaseDurationMs (options: { batchSize: number, maxRequestsPerSecond: number, upstreamTimeoutMs: number }): number {
+  const drainMs = Math.ceil(options.batchSize / options.maxRequestsPerSecond * 1000)
+  return 2 * drainMs + 2 * options.upstreamTimeoutMs + 2 * LEASE_SAFETY_MS
+}
+
+function describe (error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 500)
+}
+
+/**
+ * The polling fallback (SPEC §4): claims due GameSO orders under a lease, asks GameSO for each,
+ * applies the answer through the same merge as webhooks (source `poll`), and schedules the next
+ * poll with exponential backoff — or stops following the order once it is final, not found
+ * upstream, or followed for too long. Runs beside the request path: its calls go through the
+ * shared client as background work, and every failure is caught, logged and backed off.
+ */
+export class Reconciler {
+  private readonly random: () => number
+  private loop: Promise<void> | undefined
+  private stopping = false
+  private abort = Reconciler.stopController()
+  private wakeUp: (() => void) | undefined
+  private readonly batches = new Set<Promise<TickResult>>()
+  private batchSeq = 0
+  private claimFailures = 0
+  private lastClaimAt: Date | null = null
+
+  constructor (private readonly options: ReconcilerOptions, private readonly deps: ReconcilerDependencies) {
+    this.random = deps.random ?? Math.random
+  }
+
+  get running (): boolean {
+    return this.loop !== undefined && !this.stopping
+  }
+
+  /** When this instance last claimed due orders (null before the first claim). */
+  get lastClaim (): Date | null {
+    return this.lastClaimAt
+  }
+
+  start (): void {
+    if (this.loop) return
+    this.stopping = false
+    this.abort = Reconciler.stopController()
+    this.loop = this.run().catch((error: unknown) => {
+      this.deps.log.error({ err: error }, 'reconciler loop ended unexpectedly')
+    })
+  }
+
+  /**
+   * Stops claiming, drops polls not sent yet (their orders are released, due again at once),
+   * cancels the ones in flight and waits until every answer already received is stored.
+   */
+  async stop (): Promise<void> {
+    if (!this.loop) return
+    this.stopping = true
+    this.abort.abort(new Error('reconciler stopping'))
+    this.wakeUp?.()
+    await this.loop
+    await Promise.allSettled([...this.batches])
+    this.loop = undefined
+  }
+
+  /** Every poll in flight listens to this one signal: far more than the default 10 listeners. */
+  private static stopController (): AbortController {
+    const controller = new AbortController()
+    setMaxListeners(0, controller.signal)
+    return controller
+  }
+
+  /** One batch: claim the due orders, poll them all, store the answers. Tests drive this directly. */
+  async tick (): Promise<TickResult> {
+    const batch = await this.startBatch()
+    return batch.done
+  }
+
+  private async run (): Promise<void> {
+    while (!this.stopping) {
+      const pausedForMs = this.deps.gameso.pausedForMs()
+      if (pausedForMs > 0) {
+        // Claiming now would only run leases down while GameSO is not to be called.
+        await this.sleep(Math.min(pausedForMs, this.options.intervalMs))
+        continue
+      }
+      let batch: Awaited<ReturnType<Reconciler['startBatch']>>
+      try {
+        batch = await this.startBatch()
+        this.claimFailures = 0
+      } catch (error) {
+        this.claimFailures++
+        const retryMs = Math.min(this.options.intervalMs * 10, CLAIM_RETRY_BASE_MS * 2 ** Math.min(this.claimFailures - 1, 20))
+        this.deps.log.warn({ err: error, retryMs }, 'reconciler could not claim due orders')
+        await this.sleep(retryMs)
+        continue
+      }
+      if (batch.claimed < this.options.batchSize) {
+        await this.sleep(this.options.intervalMs)
+      } else {
+        // A full batch means more are due: claim the next one while this one's last calls are
+        // still queued, so the rate limit, not the claim round trip, sets the pace.
+        await batch.mostlySettled
+      }
+    }
+  }
+
+  private async startBatch (): Promise<{ claimed: number, mostlySettled: Promise<void>, done: Promise<TickResult> }> {
+    const owner = `${this.options.instanceId}#${++this.batchSeq}`
+    // Taken before the claim, so it is no later than the database's lease start.
+    const claimStartedAt = Date.now()
+    const claimed = await claimDueOrders(this.deps.db.pool, {
+      providers: POLLED_PROVIDERS,
+      limit: this.options.batchSize,
+      leaseMs: this.options.leaseMs,
+      owner
+    })
+    this.lastClaimAt = new Date()
+    const sendBy = claimStartedAt + this.options.leaseMs - this.options.upstreamTimeoutMs - LEASE_SAFETY_MS
+    const result: TickResult = { claimed: claimed.length, results: {} }
+    const refillAt = Math.max(1, Math.ceil(claimed.length / 4))
+    let unsettled = claimed.length
+    let signalMostlySettled: () => void = () => {}
+    const mostlySettled = new Promise<void>((resolve) => { signalMostlySettled = resolve })
+    if (unsettled <= refillAt) signalMostlySettled()
+
+    const done = Promise.all(claimed.map(async (order) => {
+      const outcome = await this.pollOne(order, owner, sendBy)
+      result.results[outcome] = (result.results[outcome] ?? 0) + 1
+      if (outcome !== 'released') this.deps.metrics.pollsTotal.inc({ provider: order.provider, result: outcome })
+      if (--unsettled <= refillAt) signalMostlySettled()
+    })).then(() => {
+      if (claimed.length > 0) this.deps.log.debug({ owner, ...result }, 'reconcile batch done')
+      return result
+    })
+    this.batches.add(done)
+    done.finally(() => this.batches.delete(done)).catch(() => {})
+    return { claimed: claimed.length, mostlySettled, done }
+  }
+
+  /** Never throws: every failure ends as a result, and the order is rescheduled or released. */
+  private async pollOne (order: ClaimedOrder, owner: string, sendBy: number): Promise<PollResult> {
+    let answer: Awaited<ReturnType<GameSoClient['getOrder']>>
+    try {
+      answer = await this.deps.gameso.getOrder(order.reference, { priority: 'background', sendBy, signal: this.abort.signal })
+    } catch (error) {
+      return this.afterFailedCall(order, owner, error)
+    }
+
+    if (!answer.found) {
+      return this.finish(order, owner, 'not_found', this.backoff(order, {
+        found: false, notFound: true, attemptIncrement: 1, error: 'GameSO answered 404 NOT_FOUND', refetchStillNeeded: order.refetchRequested
+      }))
+    }
+
+    try {
+      // The upstream's own answer settles a tie with what is stored, whichever source stored it,
+      // so every poll is authoritative: a tie never costs a second call.
+      const applied = await this.deps.sync.applySnapshot(gamesoOrderToSnapshot(answer.order), { source: 'poll', authoritative: true })
+      const result: PollResult = applied.decision === 'insert' || applied.decision === 'apply'
+        ? 'applied'
+        : applied.decision === 'stale' ? 'stale' : 'unchanged'
+      const outcome: PollOutcome = result === 'applied'
+        // The merge has just scheduled the next poll a full stale period ahead and reset the count.
+        ? { found: true, notFound: false, attemptIncrement: 0, delayMs: null, error: null, refetchStillNeeded: false }
+        : this.backoff(order, { found: true, notFound: false, attemptIncrement: 1, error: null, refetchStillNeeded: false })
+      return await this.finish(order, owner, result, outcome)
+    } catch (error) {
+      this.deps.log.warn({ err: error, reference: order.reference }, 'poll answer could not be stored')
+      return this.finish(order, owner, 'error', this.backoff(order, {
+        found: false, notFound: false, attemptIncrement: 1, error: `storing the answer failed: ${describe(error)}`, refetchStillNeeded: order.refetchRequested
+      }))
+    }
+  }
+
+  private async afterFailedCall (order: ClaimedOrder, owner: string, error: unknown): Promise<PollResult> {
+    const unsent = this.abort.signal.aborted || (error instanceof UpstreamError && !error.sent)
+    if (error instanceof UpstreamRateLimitedError) {
+      // Not the order's fault: no attempt counted, next try when GameSO allows it.
+      if (!error.sent) return this.release(order, owner, error.retryAfterMs)
+      return this.finish(order, owner, 'rate_limited', {
+        found: false, notFound: false, attemptIncrement: 0, delayMs: error.retryAfterMs, error: describe(error), refetchStillNeeded: order.refetchRequested
+      })
+    }
+    if (unsent) return this.release(order, owner, this.stopping ? 0 : this.deps.gameso.pausedForMs())
+    this.deps.log.debug({ err: error, reference: order.reference }, 'poll failed')
+    return this.finish(order, owner, 'error', this.backoff(order, {
+      found: false, notFound: false, attemptIncrement: 1, error: describe(error), refetchStillNeeded: order.refetchRequested
+    }))
+  }
+
+  private backoff (order: ClaimedOrder, outcome: Omit<PollOutcome, 'delayMs'>): PollOutcome {
+    const baseMs = Math.max(this.options.staleAfterMs, this.options.intervalMs)
+    const delayMs = pollBackoffMs(order.pollAttempts + outcome.attemptIncrement, { baseMs, maxMs: this.options.maxBackoffMs }, this.random)
+    return { ...outcome, delayMs }
+  }
+
+  private async finish (order: ClaimedOrder, owner: string, result: PollResult, outcome: PollOutcome): Promise<PollResult> {
+    let state: ReconcileState | null
+    try {
+      state = await finishPoll(this.deps.db.pool, order.id, owner, outcome, {
+        notFoundLimit: this.options.notFoundLimit,
+        giveUpAfterMs: this.options.giveUpAfterMs
+      })
+    } catch (error) {
+      // The lease runs out and the order comes due again: nothing is lost by giving up here.
+      this.deps.log.warn({ err: error, reference: order.reference }, 'poll result could not be recorded')
+      return result
+    }
+    if (state === 'abandoned') {
+      this.deps.log.warn({ reference: order.reference, provider: order.provider }, 'order abandoned: not final within RECONCILE_GIVE_UP_AFTER_MS')
+      return 'abandoned'
+    }
+    if (state === 'not_found_upstream') {
+      this.deps.log.warn({ reference: order.reference, provider: order.provider, notFoundLimit: this.options.notFoundLimit }, 'order marked not_found_upstream')
+    }
+    return result
+  }
+
+  private async release (order: ClaimedOrder, owner: string, delayMs: number): Promise<PollResult> {
+    try {
+      await releaseClaim(this.deps.db.pool, order.id, owner, delayMs)
+    } catch (error) {
+      this.deps.log.warn({ err: error, reference: order.reference }, 'poll lease could not be released; it will expire')
+    }
+    return 'released'
+  }
+
+  private async sleep (ms: number): Promise<void> {
+    if (this.stopping) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.wakeUp = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.wakeUp = undefined
+  }
+}
