@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import Bottleneck from 'bottleneck'
 import type { BaseLogger } from 'pino'
 import { Agent, request, type Dispatcher } from 'undici'
@@ -174,6 +175,41 @@ function abortReason (signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted')
 }
 
+/** Share of a window added as slack for arrival jitter between the mirror and GameSO. */
+const SEND_WINDOW_SLACK = 0.02
+
+/**
+ * At most the configured rate of sends in any sliding window. bottleneck spaces starts evenly,
+ * but its timers fire late — and then together — after an event-loop stall, while GameSO counts
+ * arrivals per window; checking at the moment of sending keeps every window within the limit.
+ * Written here because bottleneck's reservoir refills in fixed windows, which allow twice the
+ * rate across a window edge.
+ */
+export class SendWindow {
+  private readonly limit: number
+  private readonly windowMs: number
+  private readonly sent: number[] = []
+  private oldest = 0
+
+  constructor (perSecond: number) {
+    this.limit = Math.max(1, Math.round(perSecond))
+    this.windowMs = this.limit / perSecond * 1000 * (1 + SEND_WINDOW_SLACK)
+  }
+
+  /** 0 when a send may go now (and records it); otherwise how long to wait before asking again. */
+  reserve (now = performance.now()): number {
+    if (this.sent.length < this.limit) {
+      this.sent.push(now)
+      return 0
+    }
+    const waitMs = (this.sent[this.oldest] as number) + this.windowMs - now
+    if (waitMs > 0) return Math.ceil(waitMs)
+    this.sent[this.oldest] = now
+    this.oldest = (this.oldest + 1) % this.limit
+    return 0
+  }
+}
+
 /**
  * GameSO's order API (`GET /v1/orders/{reference_id}`, `POST /v1/orders`) behind one polite
  * gate: a client-side rate limit and bounded concurrency (bottleneck), a timeout per request, a
@@ -186,6 +222,7 @@ export class GameSoClient {
   /** Feeds `limiter`; one slot fewer, so interactive calls always find one. */
   private readonly background: Bottleneck
   private readonly options: Required<Omit<GameSoClientOptions, 'metrics'>> & { metrics: UpstreamMetrics | undefined }
+  private readonly sendWindow: SendWindow
   private pausedUntil = 0
   private pauseReason: 'rate_limited' | 'failing' = 'failing'
   private pauseStartedAt = 0
@@ -211,8 +248,9 @@ export class GameSoClient {
     this.limiter = new Bottleneck({
       maxConcurrent: options.maxConcurrency,
       // Even spacing rather than a per-second allowance: GameSO never sees a burst at a window edge.
-      minTime: Math.ceil(1000 / options.maxRequestsPerSecond)
+      minTime: 1000 / options.maxRequestsPerSecond
     })
+    this.sendWindow = new SendWindow(options.maxRequestsPerSecond)
     this.background = new Bottleneck({ maxConcurrent: Math.max(1, options.maxConcurrency - 1) })
     this.background.chain(this.limiter)
   }
@@ -342,6 +380,9 @@ export class GameSoClient {
     limits: { signal: AbortSignal | undefined, calledAt: number, sendBy: number | undefined, deadline: number | undefined }
   ): Promise<HttpAnswer> {
     const { signal, calledAt, sendBy, deadline } = limits
+    for (let waitMs = this.sendWindow.reserve(); waitMs > 0; waitMs = this.sendWindow.reserve()) {
+      await sleep(waitMs)
+    }
     if (signal?.aborted) throw abortReason(signal)
     const startedAt = Date.now()
     if (sendBy !== undefined && startedAt > sendBy) throw new UpstreamTimeoutError(operation, false, startedAt - calledAt)
