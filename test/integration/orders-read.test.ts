@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
@@ -10,24 +9,16 @@ import { registerOrder } from '../../src/repositories/order-commands-repository.
 import { inTransaction, OrderSync } from '../../src/services/order-sync.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
+import { completedFixture, failedFixture, gamesoOrder, signedHeaders, WEBHOOK_SECRET, webhookBody } from '../helpers/gameso-webhooks.js'
 
 const API_KEY = 'orders-read-test-key'
 
 type Envelope = { event: string, timestamp: number, data: GameSoOrder }
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/gameso/${name}`, import.meta.url), 'utf8')) as Envelope
-const completed = fixture('webhook-order-completed.json')
-const failed = fixture('webhook-order-failed.json')
+const completed = JSON.parse(completedFixture.toString('utf8')) as Envelope
+const failed = JSON.parse(failedFixture.toString('utf8')) as Envelope
 
 function order (reference: string, status: GameSoOrder['status'], updatedAt: string, overrides: Partial<GameSoOrder> = {}): GameSoOrder {
-  return gamesoOrderSchema.parse({
-    ...completed.data,
-    order_number: `ord_${reference}`,
-    reference_id: reference,
-    status,
-    updated_at: updatedAt,
-    completed_at: status === 'completed' ? updatedAt : undefined,
-    ...overrides
-  })
+  return gamesoOrderSchema.parse(gamesoOrder(reference, status, updatedAt, { overrides }))
 }
 
 describe('GET /v1/orders/:reference_id', () => {
@@ -38,10 +29,16 @@ describe('GET /v1/orders/:reference_id', () => {
   const get = (url: string, headers: Record<string, string> = {}) =>
     app.inject({ method: 'GET', url, headers: { 'x-api-key': API_KEY, ...headers } })
   const apply = (snapshot: OrderSnapshot) => sync.applySnapshot(snapshot, { source: 'webhook' })
+  const deliver = async (body: Buffer) => {
+    const response = await app.inject({ method: 'POST', url: '/webhooks/gameso', headers: signedHeaders(body), payload: body })
+    expect(response.statusCode).toBe(200)
+    return response.json() as { outcome: string }
+  }
 
   beforeAll(async () => {
     database = await createTestDatabase()
-    app = await buildApp(testConfig(database.url, { API_KEYS: API_KEY }), { db: database.db })
+    // The docs' payloads carry their 2026-02 timestamps: the tolerance check would refuse them.
+    app = await buildApp(testConfig(database.url, { API_KEYS: API_KEY, GAMESO_WEBHOOK_SECRETS: WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS: '0' }), { db: database.db })
     await app.ready()
     sync = new OrderSync(database.db, 60_000)
   })
@@ -52,14 +49,15 @@ describe('GET /v1/orders/:reference_id', () => {
   })
 
   it.each([
-    ['order.completed', completed],
-    ['order.failed', failed]
-  ])('answers with exactly the data of the docs\' %s webhook', async (_event, envelope) => {
-    await apply(gamesoOrderToSnapshot(gamesoOrderSchema.parse(envelope.data)))
-    const response = await get(`/v1/orders/${envelope.data.reference_id}`)
+    ['order.completed', completedFixture],
+    ['order.failed', failedFixture]
+  ])('answers with exactly the data of the docs\' %s webhook, delivered through POST /webhooks/gameso', async (_event, bytes) => {
+    expect((await deliver(bytes)).outcome).toBe('applied')
+    const { data } = JSON.parse(bytes.toString('utf8')) as Envelope
+    const response = await get(`/v1/orders/${data.reference_id}`)
     expect(response.statusCode).toBe(200)
     expect(response.headers['content-type']).toMatch(/^application\/json/)
-    expect(response.json()).toStrictEqual(envelope.data)
+    expect(response.json()).toStrictEqual(data)
   })
 
   it('follows the key order of GameSO\'s get-order example, completed_at only when present', async () => {
@@ -159,24 +157,13 @@ describe('GET /v1/orders/:reference_id', () => {
   })
 
   describe('history', () => {
-    const delivery = (data: GameSoOrder, tag: string) => {
-      const body = Buffer.from(JSON.stringify({ event: `order.${data.status}`, timestamp: 1771834095, data, tag }))
-      return {
-        provider: 'gameso' as const,
-        body,
-        bodySha256: createHash('sha256').update(body).digest(),
-        headers: {},
-        eventType: `order.${data.status}`,
-        reference: data.reference_id
-      }
-    }
-
     it('lists status changes with their source and the deliveries that named the order, newest first', async () => {
       const pending = order('ref-history', 'pending', '2026-01-01T00:00:01.000Z')
       const done = order('ref-history', 'completed', '2026-01-01T00:00:03.000Z')
-      await sync.applySnapshot(gamesoOrderToSnapshot(pending), { source: 'webhook', inbox: delivery(pending, 'a') })
+      expect((await deliver(webhookBody(pending, { timestamp: 1 }))).outcome).toBe('applied')
       await sync.applySnapshot(gamesoOrderToSnapshot(done), { source: 'poll' })
-      await sync.applySnapshot(gamesoOrderToSnapshot(pending), { source: 'webhook', inbox: delivery(pending, 'late') })
+      // The same order state redelivered late, in another envelope: stored, but stale.
+      expect((await deliver(webhookBody(pending, { timestamp: 2 }))).outcome).toBe('stale')
 
       const response = await get('/v1/orders/ref-history/history')
       expect(response.statusCode).toBe(200)
