@@ -258,6 +258,25 @@ describe('GameSoClient', () => {
       expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(290)
     })
 
+    it('after a pause, sends one probe and holds the other calls until it is answered', async () => {
+      let calls = 0
+      fake.handler = (_request, response) => {
+        calls++
+        if (calls === 1) json(response, 429, { status: 429, code: 'RATE_LIMITED', message: 'slow down' })
+      }
+      const gameso = client({ defaultRetryAfterMs: 100 })
+      await expect(gameso.getOrder(REFERENCE)).rejects.toBeInstanceOf(UpstreamRateLimitedError)
+      const queued = Array.from({ length: 3 }, () => gameso.getOrder(REFERENCE, { priority: 'background' }))
+      await until(() => fake.received.length === 2)
+      // The probe is held unanswered: nothing else may go meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(fake.received).toHaveLength(2)
+      fake.handler = (_request, response) => json(response, 200, docsOrder)
+      fake.releaseAll()
+      expect((await Promise.all(queued)).every((answer) => answer.found)).toBe(true)
+      expect(fake.received).toHaveLength(4)
+    })
+
     it('backs off after a 5xx to a read, and a burst of failures in flight counts once', async () => {
       fake.handler = () => {}
       const gameso = client({ failureBackoffBaseMs: 5000 })

@@ -228,6 +228,9 @@ export class GameSoClient {
   private pauseStartedAt = 0
   private resumeTimer: NodeJS.Timeout | undefined
   private consecutiveFailures = 0
+  /** Set by a pause: the next request to go is a lone probe. */
+  private needsProbe = false
+  private probe: Promise<void> | undefined
   private closed = false
 
   constructor (options: GameSoClientOptions) {
@@ -380,12 +383,56 @@ export class GameSoClient {
     limits: { signal: AbortSignal | undefined, calledAt: number, sendBy: number | undefined, deadline: number | undefined }
   ): Promise<HttpAnswer> {
     const { signal, calledAt, sendBy, deadline } = limits
-    for (let waitMs = this.sendWindow.reserve(); waitMs > 0; waitMs = this.sendWindow.reserve()) {
-      await sleep(waitMs)
+    const endProbe = await this.awaitTurn(operation, signal, sendBy)
+    try {
+      const startedAt = Date.now()
+      if (sendBy !== undefined && startedAt > sendBy) throw new UpstreamTimeoutError(operation, false, startedAt - calledAt)
+      return await this.exchange(operation, method, path, body, { signal, startedAt, deadline })
+    } finally {
+      endProbe?.()
     }
-    if (signal?.aborted) throw abortReason(signal)
-    const startedAt = Date.now()
-    if (sendBy !== undefined && startedAt > sendBy) throw new UpstreamTimeoutError(operation, false, startedAt - calledAt)
+  }
+
+  /**
+   * Waits until this request may go: outside any pause, after the probe that follows a pause has
+   * been answered, and within the send window. The first request after a pause becomes the probe
+   * (the returned function ends it): jobs the limiter had already released must not all hit a
+   * GameSO that just asked for quiet.
+   */
+  private async awaitTurn (operation: GameSoOperation, signal: AbortSignal | undefined, sendBy: number | undefined): Promise<(() => void) | undefined> {
+    for (;;) {
+      if (signal?.aborted) throw abortReason(signal)
+      const pausedForMs = this.pausedForMs()
+      if (pausedForMs > 0) {
+        if (sendBy !== undefined && Date.now() + pausedForMs > sendBy) throw this.pausedError(operation, pausedForMs)
+        await sleep(pausedForMs)
+        continue
+      }
+      if (this.probe) {
+        await this.probe
+        continue
+      }
+      const windowWaitMs = this.sendWindow.reserve()
+      if (windowWaitMs > 0) {
+        await sleep(windowWaitMs)
+        continue
+      }
+      if (!this.needsProbe) return undefined
+      this.needsProbe = false
+      let answered: () => void = () => {}
+      this.probe = new Promise<void>((resolve) => { answered = resolve })
+      return () => {
+        this.probe = undefined
+        answered()
+      }
+    }
+  }
+
+  private async exchange (
+    operation: GameSoOperation, method: 'GET' | 'POST', path: string, body: string | undefined,
+    limits: { signal: AbortSignal | undefined, startedAt: number, deadline: number | undefined }
+  ): Promise<HttpAnswer> {
+    const { signal, startedAt, deadline } = limits
     const timeoutMs = deadline === undefined ? this.options.timeoutMs : Math.max(1, deadline - startedAt)
     const timeout = AbortSignal.timeout(timeoutMs)
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
@@ -468,6 +515,7 @@ export class GameSoClient {
     this.pausedUntil = until
     this.pauseReason = reason
     this.pauseStartedAt = now
+    this.needsProbe = true
     this.options.log.warn({ provider: PROVIDER, pauseMs: ms, reason, detail, consecutiveFailures: this.consecutiveFailures }, 'pausing GameSO calls')
     // A reservoir of 0 holds every queued job, whichever limiter it came through.
     this.limiter.updateSettings({ reservoir: 0 })
