@@ -1,0 +1,390 @@
+/**
+ * `npm run demo`: an embedded PostgreSQL, the GameSO simulator and the service, wired together as
+ * child processes; a batch of orders is created through the mirror while the simulator drops some
+ * of its webhooks, and each order is shown as it reaches its final state — by webhook, or healed
+ * by the reconciler. Everything started here is stopped on exit and on Ctrl-C.
+ *
+ *   npm run demo -- [--orders 12] [--drop-rate 0.3] [--seed 2026] [--keep-running]
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as delay } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { pino } from 'pino'
+import { z } from 'zod'
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres.js'
+
+const MERCHANT_KEY = 'demo-merchant-key'
+const SIMULATOR_KEY = 'demo-gameso-key'
+const WEBHOOK_SECRET = 'demo-webhook-secret'
+/** Orders are created this far apart, so their progress reads as a stream. */
+const CREATE_SPACING_MS = 200
+const WATCH_INTERVAL_MS = 250
+const FINISH_WITHIN_MS = 90_000
+/** A mix of products: most complete, GEMS_FLAKY often fails part of its units, LEGACY_PACK always fails. */
+const BASKETS: ReadonlyArray<ReadonlyArray<{ sku: string, quantity: number }>> = [
+  [{ sku: 'DIAMOND_100', quantity: 1 }],
+  [{ sku: 'UC_325', quantity: 2 }, { sku: 'WELKIN_MOON', quantity: 1 }],
+  [{ sku: 'GEMS_FLAKY', quantity: 3 }],
+  [{ sku: 'DIAMOND_1000', quantity: 1 }],
+  [{ sku: 'ROMC-Z-1800K', quantity: 1 }, { sku: 'UC_60', quantity: 5 }],
+  [{ sku: 'LEGACY_PACK', quantity: 1 }],
+  [{ sku: 'DIAMOND_500', quantity: 2 }]
+]
+
+const optionsSchema = z.object({
+  orders: z.coerce.number().int().min(1).max(500).default(12),
+  'drop-rate': z.coerce.number().min(0).max(1).default(0.3),
+  seed: z.coerce.number().int().min(0).max(0xffff_ffff).default(2026),
+  'keep-running': z.boolean().default(false),
+  help: z.boolean().default(false)
+})
+
+type DemoOptions = z.infer<typeof optionsSchema>
+
+const USAGE = `Usage: npm run demo -- [options]
+  --orders N        orders to create through the mirror (1-500, default 12)
+  --drop-rate R     share of webhooks the simulator drops (0-1, default 0.3)
+  --seed S          simulator seed: the same seed drops the same webhooks (default 2026)
+  --keep-running    keep the stack up after the demo, until Ctrl-C
+`
+
+// A few ANSI codes, only when a person is watching: a colour library would be a dependency for four colours.
+const tty = process.stdout.isTTY === true
+const paint = (code: number) => (text: string) => tty ? `\u001b[${code}m${text}\u001b[0m` : text
+const green = paint(32)
+const yellow = paint(33)
+const red = paint(31)
+const dim = paint(2)
+const bold = paint(1)
+
+function say (line = ''): void {
+  process.stdout.write(`${line}\n`)
+}
+
+function parseOptions (): DemoOptions {
+  const { values } = parseArgs({
+    options: {
+      orders: { type: 'string' },
+      'drop-rate': { type: 'string' },
+      seed: { type: 'string' },
+      'keep-running': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  const parsed = optionsSchema.safeParse(values)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  --${issue.path.join('.')}: ${issue.message}`).join('\n')
+    process.stderr.write(`${problems}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  return parsed.data
+}
+
+/** A port nobody listens on right now (the OS picks it). */
+async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+/**
+ * The sibling entry point next to this file: `.ts` under tsx (npm run demo), `.js` from dist, so
+ * the demo runs either way.
+ */
+function entryPoint (relative: string): { file: string, nodeArgs: string[] } {
+  const here = fileURLToPath(import.meta.url)
+  const typescript = here.endsWith('.ts')
+  const file = path.join(path.dirname(here), `${relative}.${typescript ? 'ts' : 'js'}`)
+  return { file, nodeArgs: typescript ? ['--import', 'tsx', file] : [file] }
+}
+
+interface Child {
+  name: string
+  process: ChildProcess
+  log: WriteStream
+  exited: Promise<number | null>
+}
+
+/** Everything this run started, stopped in reverse order. */
+class Stack {
+  readonly children: Child[] = []
+  database: EmbeddedPostgresHandle | undefined
+  tempDir: string | undefined
+  private stopping: Promise<void> | undefined
+
+  spawn (name: string, relative: string, env: Record<string, string>, logFile: string): Child {
+    const { nodeArgs } = entryPoint(relative)
+    const child = spawn(process.execPath, nodeArgs, {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    const log = createWriteStream(logFile)
+    child.stdout?.pipe(log, { end: false })
+    child.stderr?.pipe(log, { end: false })
+    const exited = new Promise<number | null>((resolve) => { child.once('exit', (code) => resolve(code)) })
+    const entry = { name, process: child, log, exited }
+    this.children.push(entry)
+    return entry
+  }
+
+  stop (): Promise<void> {
+    this.stopping ??= this.stopAll()
+    return this.stopping
+  }
+
+  private async stopAll (): Promise<void> {
+    for (const child of [...this.children].reverse()) {
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGTERM')
+      const patience = new AbortController()
+      // Aborted once settled, so the timer does not hold the process open for ten more seconds.
+      const stopped = await Promise.race([child.exited.then(() => true), delay(10_000, false, { signal: patience.signal }).catch(() => false)])
+      patience.abort()
+      if (!stopped) child.process.kill('SIGKILL')
+      child.log.end()
+    }
+    await this.database?.stop()
+    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true })
+  }
+}
+
+/** Resolves with the simulator's URL once its CLI prints that it listens. */
+function simulatorUrl (child: Child): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    child.process.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString()
+      const match = /simulator listening on (http:\/\/\S+)/.exec(seen)
+      if (match?.[1]) resolve(match[1])
+    })
+    child.exited.then((code) => reject(new Error(`the simulator exited (${String(code)}) before listening`)), reject)
+  })
+}
+
+async function waitUntilReady (url: string, child: Child): Promise<void> {
+  const deadline = Date.now() + 60_000
+  let exited = false
+  child.exited.then(() => { exited = true }, () => {})
+  while (Date.now() < deadline) {
+    if (exited) throw new Error('the service exited before it was ready')
+    const ready = await fetch(`${url}/health/ready`).then((response) => response.ok, () => false)
+    if (ready) return
+    await delay(100)
+  }
+  throw new Error('the service was not ready within 60 s')
+}
+
+async function merchant<T> (baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number, json: T }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { 'x-api-key': MERCHANT_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  return { status: response.status, json: await response.json() as T }
+}
+
+interface MirroredOrder {
+  status: string
+  failure_code: string | null
+  items: Array<{ quantity: number, completed_quantity: number | null, failed_quantity: number | null }>
+}
+
+interface OrderHistory {
+  status_changes: Array<{ to: string, source: string }>
+}
+
+interface Tracked {
+  reference: string
+  basket: ReadonlyArray<{ sku: string, quantity: number }>
+  createdAt: number
+  final?: { status: string, healed: boolean, afterMs: number }
+}
+
+function describeBasket (basket: Tracked['basket']): string {
+  return basket.map((item) => `${item.quantity}× ${item.sku}`).join(', ')
+}
+
+function describeOutcome (order: MirroredOrder): string {
+  const units = order.items.reduce((sum, item) => sum + item.quantity, 0)
+  const failed = order.items.reduce((sum, item) => sum + (item.failed_quantity ?? 0), 0)
+  if (order.status === 'completed') return green(`completed  ${units}/${units} units`)
+  return red(`failed     ${failed}/${units} units failed${order.failure_code ? ` (${order.failure_code})` : ''}`)
+}
+
+async function startStack (stack: Stack, options: DemoOptions): Promise<{ serviceUrl: string, simulator: string, logs: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'order-mirror-demo-'))
+  stack.tempDir = dir
+  // As root, PostgreSQL runs as the postgres user, which must reach the data directory.
+  await chmod(dir, 0o755)
+
+  say(dim('starting PostgreSQL (embedded), the GameSO simulator and order-mirror …'))
+  stack.database = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort(), log: pino({ level: 'silent' }) })
+
+  const servicePort = await freePort()
+  const serviceUrl = `http://127.0.0.1:${servicePort}`
+  const simulatorChild = stack.spawn('simulator', '../simulator/cli', {
+    SIMULATOR_PORT: '0',
+    SIMULATOR_API_KEY: SIMULATOR_KEY,
+    SIMULATOR_SEED: String(options.seed),
+    SIMULATOR_WEBHOOK_URL: `${serviceUrl}/webhooks/gameso`,
+    SIMULATOR_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    SIMULATOR_PROCESSING_DELAY_MS: '1000',
+    SIMULATOR_COMPLETION_DELAY_MS: '1000',
+    SIMULATOR_DROP_RATE: String(options['drop-rate']),
+    SIMULATOR_LOG_LEVEL: 'warn'
+  }, path.join(dir, 'simulator.log'))
+  const simulator = await simulatorUrl(simulatorChild)
+
+  const serviceChild = stack.spawn('service', '../server', {
+    HOST: '127.0.0.1',
+    PORT: String(servicePort),
+    DATABASE_URL: stack.database.url,
+    API_KEYS: MERCHANT_KEY,
+    GAMESO_BASE_URL: simulator,
+    GAMESO_API_KEY: SIMULATOR_KEY,
+    GAMESO_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+    // Quick healing for a short demo: an order silent for 4 s is polled, then every 1-2 s.
+    RECONCILE_INTERVAL_MS: '500',
+    RECONCILE_STALE_AFTER_MS: '4000',
+    RECONCILE_MAX_BACKOFF_MS: '2000',
+    LOG_LEVEL: 'info'
+  }, path.join(dir, 'service.log'))
+  await waitUntilReady(serviceUrl, serviceChild)
+  return { serviceUrl, simulator, logs: dir }
+}
+
+async function createOrders (serviceUrl: string, runId: string, count: number): Promise<Tracked[]> {
+  const tracked: Tracked[] = []
+  for (let index = 0; index < count; index++) {
+    const reference = `demo-${runId}-${String(index + 1).padStart(2, '0')}`
+    const basket = BASKETS[index % BASKETS.length] ?? []
+    const created = await merchant<{ status?: string, code?: string }>(serviceUrl, 'POST', '/v1/orders', {
+      reference_id: reference, user_id: `player-${(index % 5) + 1}`, items: basket
+    })
+    if (created.status !== 200) throw new Error(`creating ${reference} answered ${created.status} ${JSON.stringify(created.json)}`)
+    tracked.push({ reference, basket, createdAt: Date.now() })
+    say(`  ${dim('→')} ${reference}  ${created.json.status ?? ''}  ${dim(describeBasket(basket))}`)
+    await delay(CREATE_SPACING_MS)
+  }
+  return tracked
+}
+
+/** Follows every order until it is final, printing each one as it gets there. */
+async function watch (serviceUrl: string, orders: Tracked[]): Promise<void> {
+  const deadline = Date.now() + FINISH_WITHIN_MS
+  while (orders.some((order) => !order.final) && Date.now() < deadline) {
+    for (const order of orders.filter((candidate) => !candidate.final)) {
+      const { status, json } = await merchant<MirroredOrder>(serviceUrl, 'GET', `/v1/orders/${order.reference}`)
+      if (status !== 200 || (json.status !== 'completed' && json.status !== 'failed')) continue
+      const history = await merchant<OrderHistory>(serviceUrl, 'GET', `/v1/orders/${order.reference}/history`)
+      // Newest first: the change into the final status says who brought it.
+      const source = history.json.status_changes.find((change) => change.to === json.status)?.source ?? 'unknown'
+      const healed = source === 'poll'
+      order.final = { status: json.status, healed, afterMs: Date.now() - order.createdAt }
+      const how = healed ? yellow('healed by the reconciler (webhook dropped)') : 'by webhook'
+      say(`  ${json.status === 'completed' ? green('✓') : red('✗')} ${order.reference}  ${describeOutcome(json)}  ${how}  ${dim(`${(order.final.afterMs / 1000).toFixed(1)} s`)}`)
+    }
+    await delay(WATCH_INTERVAL_MS)
+  }
+}
+
+function summarise (orders: Tracked[], startedAt: number, webhooks: { generated: number, dropped: number } | null): void {
+  const finished = orders.filter((order) => order.final)
+  const completed = finished.filter((order) => order.final?.status === 'completed').length
+  const healed = finished.filter((order) => order.final?.healed).length
+  say()
+  say(bold(`${finished.length} of ${orders.length} orders final in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${completed} completed, ${finished.length - completed} failed`))
+  say(`  ${finished.length - healed} by webhook, ${yellow(`${healed} healed by the reconciler`)}`)
+  if (webhooks) say(`  the simulator sent ${webhooks.generated - webhooks.dropped} of ${webhooks.generated} webhooks and dropped ${webhooks.dropped}`)
+  const unfinished = orders.filter((order) => !order.final)
+  if (unfinished.length > 0) say(red(`  not final in time: ${unfinished.map((order) => order.reference).join(', ')}`))
+}
+
+function explore (serviceUrl: string, example: string, keepRunning: boolean): void {
+  const key = `-H 'X-API-Key: ${MERCHANT_KEY}'`
+  say()
+  say(keepRunning ? bold('The stack stays up. Explore it:') : bold('To explore, run `npm run demo -- --keep-running` and try:'))
+  for (const line of [
+    `curl -s ${key} ${serviceUrl}/v1/orders/${example}`,
+    `curl -s ${key} ${serviceUrl}/v1/orders/${example}/history`,
+    `curl -s ${key} '${serviceUrl}/v1/orders?status=failed&limit=5'`,
+    `curl -s -X POST ${key} -H 'content-type: application/json' -d '{"reference_id":"my-first","user_id":"me","items":[{"sku":"DIAMOND_100"}]}' ${serviceUrl}/v1/orders`,
+    `curl -s -X POST ${key} ${serviceUrl}/v1/orders/my-first/sync`,
+    `curl -s ${serviceUrl}/health/ready`,
+    `curl -s ${serviceUrl}/metrics | grep ^order_mirror_`,
+    `open ${serviceUrl}/docs   # OpenAPI`
+  ]) say(`  ${line}`)
+}
+
+async function main (): Promise<void> {
+  const options = parseOptions()
+  if (options.help) {
+    say(USAGE)
+    return
+  }
+  const stack = new Stack()
+  let interrupted = false
+  const interrupt = () => {
+    if (interrupted) return
+    interrupted = true
+    say()
+    say(dim('stopping …'))
+    stack.stop().then(() => process.exit(130), () => process.exit(1))
+  }
+  process.on('SIGINT', interrupt)
+  process.on('SIGTERM', interrupt)
+
+  try {
+    const { serviceUrl, simulator, logs } = await startStack(stack, options)
+    // A child that dies mid-demo would leave the demo waiting for orders that never finish.
+    for (const child of stack.children) {
+      child.exited.then((code) => {
+        if (interrupted) return
+        process.stderr.write(red(`\nthe ${child.name} stopped unexpectedly (exit ${String(code)}); its log is in ${logs}\n`))
+        interrupted = true
+        stack.stop().then(() => process.exit(1), () => process.exit(1))
+      }, () => {})
+    }
+    say(`  order-mirror  ${serviceUrl}   GameSO simulator  ${simulator}   logs  ${dim(logs)}`)
+    say(`  the simulator drops ${Math.round(options['drop-rate'] * 100)} % of its webhooks; the reconciler polls orders silent for 4 s`)
+    say()
+    const runId = Date.now().toString(36).slice(-4)
+    const startedAt = Date.now()
+    say(bold(`Creating ${options.orders} orders through the mirror (POST /v1/orders):`))
+    const orders = await createOrders(serviceUrl, runId, options.orders)
+    say()
+    say(bold('Orders reaching their final state:'))
+    await watch(serviceUrl, orders)
+    const stats = await fetch(`${simulator}/_control/stats`).then(async (response) => await response.json() as { webhooks: { generated: number, dropped: number } }, () => null)
+    summarise(orders, startedAt, stats?.webhooks ?? null)
+    explore(serviceUrl, orders.find((order) => order.final?.healed)?.reference ?? orders[0]?.reference ?? 'demo', options['keep-running'])
+    if (options['keep-running']) {
+      say(dim('\nPress Ctrl-C to stop everything.'))
+      return
+    }
+    interrupted = true
+    await stack.stop()
+    if (orders.some((order) => !order.final)) process.exitCode = 1
+  } catch (error) {
+    if (interrupted) return
+    interrupted = true
+    process.stderr.write(red(`demo failed: ${(error as Error).message}\n`))
+    await stack.stop()
+    process.exitCode = 1
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`)
+  process.exit(1)
+})

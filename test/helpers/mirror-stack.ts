@@ -1,0 +1,72 @@
+import { createTestDatabase, type TestDatabase } from './database.js'
+import { freePort, startService, type ServiceProcess } from './service-process.js'
+import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js'
+
+export const STACK_MERCHANT_KEY = 'e2e-merchant-key'
+const STACK_WEBHOOK_SECRET = 'e2e-webhook-secret'
+
+export interface MirrorStack {
+  database: TestDatabase
+  simulator: SimulatorProcess
+  service: ServiceProcess
+  /** Calls the merchant API with the stack's key; `json` is null when the answer has no JSON body. */
+  merchant<T = unknown> (method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number, json: T }>
+  /** Stops what was started, in reverse order, and drops the database. */
+  stop (): Promise<void>
+}
+
+/**
+ * The service and the GameSO simulator as real processes on a database of their own, wired both
+ * ways: the simulator's webhooks go to the service (signed with a shared secret), the service's
+ * GameSO calls go to the simulator. `simulator` takes SIMULATOR_* and `service` the service's
+ * variables, on top of these defaults (the reconciler runs).
+ */
+export async function startMirrorStack (env: { simulator?: Record<string, string>, service?: Record<string, string> } = {}): Promise<MirrorStack> {
+  const database = await createTestDatabase()
+  let simulator: SimulatorProcess | undefined
+  let service: ServiceProcess | undefined
+  const stop = async () => {
+    await service?.stop()
+    await simulator?.stop()
+    await database.drop()
+  }
+  try {
+    // The service's port is chosen first: the simulator must know where its webhooks go.
+    const servicePort = await freePort()
+    simulator = await startSimulatorProcess({
+      SIMULATOR_WEBHOOK_URL: `http://127.0.0.1:${servicePort}/webhooks/gameso`,
+      SIMULATOR_WEBHOOK_SECRET: STACK_WEBHOOK_SECRET,
+      ...env.simulator
+    })
+    service = await startService({
+      PORT: String(servicePort),
+      DATABASE_URL: database.url,
+      LOG_LEVEL: 'warn',
+      API_KEYS: STACK_MERCHANT_KEY,
+      GAMESO_BASE_URL: simulator.url,
+      GAMESO_API_KEY: simulator.apiKey,
+      GAMESO_WEBHOOK_SECRETS: STACK_WEBHOOK_SECRET,
+      RECONCILE_ENABLED: 'true',
+      ...env.service
+    })
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  const url = service.url
+  return {
+    database,
+    simulator,
+    service,
+    async merchant<T> (method: 'GET' | 'POST', path: string, body?: unknown) {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { 'x-api-key': STACK_MERCHANT_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      })
+      const text = await response.text()
+      return { status: response.status, json: (text === '' ? null : JSON.parse(text)) as T }
+    },
+    stop
+  }
+}
