@@ -130,6 +130,14 @@ async function conditionalGet (request: FastifyRequest, reply: FastifyReply, pay
 
 // ---- presentation ------------------------------------------------------------------------------
 
+/**
+ * The two hot read routes serialize with plain JSON.stringify. Their bodies come from the typed
+ * presenter, whose type is the response schema's own (z.infer), so having zod re-check every
+ * order at runtime buys nothing and measured about a third of a 50-order list page's time here.
+ * The schemas still document the routes.
+ */
+const stringifyPresented = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) }
+
 function presentListedOrder (order: StoredOrder): z.infer<typeof listedOrderSchema> {
   return { provider: order.provider, currency: order.currency, ...presentGameSoOrder(order) }
 }
@@ -157,7 +165,8 @@ export async function orderRoutes (app: FastifyInstance) {
         504: errorBodySchema
       }
     },
-    onSend: conditionalGet
+    onSend: conditionalGet,
+    ...stringifyPresented
   }, async (request) => {
     const reference = request.params.reference_id
     const order = await findOrderByReference(app.db.pool, 'gameso', reference) ?? await app.orderCommands.readThrough(reference)
@@ -173,7 +182,8 @@ export async function orderRoutes (app: FastifyInstance) {
         'Each entry is the GameSO order shape plus `provider` and `currency`.',
       querystring: listQuerySchema,
       response: { 200: orderPageSchema, 400: errorBodySchema }
-    }
+    },
+    ...stringifyPresented
   }, async (request) => {
     const query = request.query
     const page = await listOrders(app.db.pool, {
