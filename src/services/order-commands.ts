@@ -58,7 +58,7 @@ export type OrderGateway = Pick<GameSoClient, 'getOrder' | 'createOrder'>
 
 export interface OrderCommandsOptions {
   db: Database
-  sync: OrderSync
+  sync: Pick<OrderSync, 'applySnapshot'>
   /** Null when GameSO is not configured. */
   gameso: OrderGateway | null
   /**
@@ -149,14 +149,7 @@ export class OrderCommands {
       throw upstreamFailure(error)
     }
 
-    if (answer.order !== null) {
-      await this.applyCreated(answer.order, log)
-    } else if (answer.status === 409) {
-      // GameSO has an order under this reference the mirror has not seen: fetch it soon.
-      await pollUnconfirmedNow(this.options.db.pool, registered.orderId)
-    } else if (refusedCreate(answer) && registered.outcome === 'created') {
-      await this.discard(registered, `GameSO answered ${answer.status}`, log)
-    }
+    await this.recordAnswer(registered, answer, log)
     if (answer.status === 401 || answer.status === 403) {
       log.error({ referenceId: reference, status: answer.status }, 'GameSO refused the mirror\'s API key')
       throw upstreamFailure(new UpstreamHttpError('create_order', answer.status, answer.error))
@@ -235,15 +228,21 @@ export class OrderCommands {
   }
 
   /**
-   * GameSO created the order; storing its answer is the mirror's business. If that fails the
-   * placeholder is still there for the reconciler, and the merchant must still learn that the
-   * order exists: a retry would only get 409.
+   * What GameSO's answer means for the local record. GameSO has spoken, so the merchant gets its
+   * answer even if this bookkeeping fails: the placeholder then stays, and the reconciler settles it.
    */
-  private async applyCreated (order: GameSoOrder, log: FastifyBaseLogger): Promise<void> {
+  private async recordAnswer (registered: RegisteredOrder, answer: CreateOrderResult, log: FastifyBaseLogger): Promise<void> {
     try {
-      await this.options.sync.applySnapshot(gamesoOrderToSnapshot(order), { source: 'create' })
+      if (answer.order !== null) {
+        await this.options.sync.applySnapshot(gamesoOrderToSnapshot(answer.order), { source: 'create' })
+      } else if (answer.status === 409) {
+        // GameSO has an order under this reference the mirror has not seen: fetch it soon.
+        await pollUnconfirmedNow(this.options.db.pool, registered.orderId)
+      } else if (refusedCreate(answer) && registered.outcome === 'created') {
+        await this.discard(registered, `GameSO answered ${answer.status}`, log)
+      }
     } catch (err) {
-      log.error({ err, referenceId: order.reference_id }, 'GameSO created the order but storing its answer failed; the reconciler will fetch it')
+      log.error({ err, orderId: registered.orderId, status: answer.status }, 'recording GameSO\'s answer to a create failed; the reconciler will resolve the order')
     }
   }
 
@@ -254,11 +253,16 @@ export class OrderCommands {
    */
   private async settleFailedCreate (registered: RegisteredOrder, error: unknown, log: FastifyBaseLogger): Promise<void> {
     const sent = error instanceof UpstreamError ? error.sent : true
-    if (!sent && registered.outcome === 'created') {
-      await this.discard(registered, 'the create was never sent to GameSO', log)
-      return
+    try {
+      if (!sent && registered.outcome === 'created') {
+        await this.discard(registered, 'the create was never sent to GameSO', log)
+        return
+      }
+      if (error instanceof UpstreamInvalidResponseError) await pollUnconfirmedNow(this.options.db.pool, registered.orderId)
+    } catch (err) {
+      // The merchant is told about GameSO's failure either way; a placeholder left behind is polled.
+      log.error({ err, orderId: registered.orderId }, 'settling the local record of a failed create failed')
     }
-    if (error instanceof UpstreamInvalidResponseError) await pollUnconfirmedNow(this.options.db.pool, registered.orderId)
     log.warn({ err: error, orderId: registered.orderId }, 'GameSO gave no usable answer to a create; the reconciler will resolve the order')
   }
 

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import type { GameSoOrder } from '../../src/providers/gameso/gameso-schemas.js'
+import { OrderCommands } from '../../src/services/order-commands.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 import { freePort } from '../helpers/service-process.js'
@@ -294,6 +296,24 @@ describe('create-through-mirror, read-through, track and force sync', () => {
       expect(response.statusCode).toBe(502)
       expect(response.json()).toMatchObject({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' })
       expect(await row('ref-garbled')).toMatchObject({ status: 'pending', reconcile_state: 'active', due: true })
+    })
+  })
+
+  describe('OrderCommands.create when the mirror\'s own bookkeeping fails', () => {
+    it('still relays GameSO\'s 200, and the placeholder stays for the reconciler', async () => {
+      const answer = gamesoOrder('ref-store-fails', 'pending', '2026-05-01T10:00:00.000Z')
+      const commands = new OrderCommands({
+        db: database.db,
+        sync: { applySnapshot: async () => { throw new Error('connection terminated') } },
+        gameso: {
+          getOrder: async () => ({ found: false }),
+          createOrder: async () => ({ status: 200, body: answer, rawBody: JSON.stringify(answer), contentType: 'application/json', order: answer, error: null, retryAfterMs: null })
+        },
+        createFirstPollDelayMs: 0
+      })
+      const relayed = await commands.create({ reference_id: 'ref-store-fails', user_id: 'u', items: [{ sku: 'DIAMOND_100' }] }, pino({ level: 'silent' }))
+      expect(relayed).toEqual({ status: 200, rawBody: JSON.stringify(answer), contentType: 'application/json', retryAfterSeconds: null })
+      expect(await row('ref-store-fails')).toMatchObject({ status: 'pending', upstream_updated_at: null, reconcile_state: 'active', due: true })
     })
   })
 
