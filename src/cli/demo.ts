@@ -320,6 +320,7 @@ function explore (serviceUrl: string, example: string, keepRunning: boolean): vo
     `curl -s ${key} '${serviceUrl}/v1/orders?status=failed&limit=5'`,
     `curl -s -X POST ${key} -H 'content-type: application/json' -d '{"reference_id":"my-first","user_id":"me","items":[{"sku":"DIAMOND_100"}]}' ${serviceUrl}/v1/orders`,
     `curl -s -X POST ${key} ${serviceUrl}/v1/orders/my-first/sync`,
+    `curl -s -X POST ${key} ${serviceUrl}/v1/orders/created-elsewhere/track`,
     `curl -s ${serviceUrl}/health/ready`,
     `curl -s ${serviceUrl}/metrics | grep ^order_mirror_`,
     `open ${serviceUrl}/docs   # OpenAPI`
