@@ -153,7 +153,7 @@ export class GameSoWebhookIngest {
     const applied = await this.sync.applySnapshot(gamesoOrderToSnapshot(order.data), {
       source: 'webhook',
       inbox: entry,
-      ...(replayOf === undefined ? {} : { replayOf })
+      replay: replayOf !== undefined
     })
     return { ...base, outcome: applied.outcome, inboxId: applied.inboxId, orderId: applied.orderId, error: null }
   }

@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
-import { snapshotHash } from '../../src/domain/order.js'
+import { decideMerge, type MergeDecision } from '../../src/domain/merge.js'
+import { snapshotHash, type OrderSnapshot } from '../../src/domain/order.js'
 import { gamesoOrderToSnapshot, gamesoStatusRank, isFinalGameSoStatus } from '../../src/providers/gameso/gameso-mapping.js'
-import { gamesoOrderSchema, type GameSoOrder, type GameSoStatus } from '../../src/providers/gameso/gameso-schemas.js'
+import { GAMESO_STATUSES, gamesoOrderSchema, type GameSoOrder, type GameSoStatus } from '../../src/providers/gameso/gameso-schemas.js'
 import { OrderSync } from '../../src/services/order-sync.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
@@ -138,5 +139,67 @@ describe('monotonic merge property (real PostgreSQL, webhooks over HTTP and poll
         for (const row of inbox) expect(['applied', 'stale']).toContain(row.outcome)
       }
     }), { numRuns: 40 })
+  })
+})
+
+describe('the merge in SQL (om_merge_snapshot) against decideMerge, over every pair of states', () => {
+  let database: TestDatabase
+  let sync: OrderSync
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ poolSize: 10 })
+    sync = new OrderSync(database.db, 60_000)
+  })
+  afterAll(async () => { await database.drop() })
+
+  const CLOCKS = ['2026-07-01T00:00:01.000Z', '2026-07-01T00:00:02.000Z']
+  const VARIANTS = ['a', 'b']
+
+  function snapshot (reference: string, status: GameSoStatus, clock: string, variant: string): OrderSnapshot {
+    return gamesoOrderToSnapshot(gamesoOrderSchema.parse(gamesoOrder(reference, status, clock, { overrides: { user_id: `user-${variant}` } })))
+  }
+
+  it('names the same decision and writes exactly when decideMerge says the snapshot wins', async () => {
+    type Stored = { status: GameSoStatus, clock: string | null, variant: string }
+    const stored: Stored[] = [
+      // A local placeholder (recorded by a create, never seen upstream) has no clock.
+      { status: 'pending', clock: null, variant: 'a' },
+      ...GAMESO_STATUSES.flatMap((status) => CLOCKS.flatMap((clock) => VARIANTS.map((variant) => ({ status, clock, variant }))))
+    ]
+    const incoming = GAMESO_STATUSES.flatMap((status) => CLOCKS.flatMap((clock) => VARIANTS.map((variant) => ({ status, clock, variant }))))
+    const cases = stored.flatMap((before) => incoming.flatMap((after) => [false, true].map((authoritative) => ({ before, after, authoritative }))))
+    const prefix = `pair-${randomBytes(3).toString('hex')}`
+
+    const mismatches: string[] = []
+    for (let start = 0; start < cases.length; start += 32) {
+      await Promise.all(cases.slice(start, start + 32).map(async ({ before, after, authoritative }, offset) => {
+        const reference = `${prefix}-${start + offset}`
+        let storedHash: string | null = null
+        if (before.clock === null) {
+          await database.db.pool.query(
+            "INSERT INTO orders (provider, reference, status, provider_status, status_rank, is_final, last_source) VALUES ('gameso', $1, 'pending', 'pending', 1, false, 'create')",
+            [reference])
+        } else {
+          const first = snapshot(reference, before.status, before.clock, before.variant)
+          storedHash = snapshotHash(first)
+          await sync.applySnapshot(first, { source: 'webhook' })
+        }
+        const next = snapshot(reference, after.status, after.clock, after.variant)
+        const nextHash = snapshotHash(next)
+        let expected: MergeDecision = decideMerge(
+          { updatedAtMs: before.clock === null ? null : Date.parse(before.clock), rank: gamesoStatusRank(before.status), isFinal: isFinalGameSoStatus(before.status), hash: storedHash },
+          { updatedAtMs: Date.parse(after.clock), rank: gamesoStatusRank(after.status), isFinal: isFinalGameSoStatus(after.status), hash: nextHash })
+        if (expected === 'conflict' && authoritative) expected = 'apply'
+
+        const result = await sync.applySnapshot(next, { source: 'poll', authoritative })
+        const { rows: [row] } = await database.db.pool.query('SELECT snapshot_hash, refetch_requested FROM orders WHERE reference = $1', [reference])
+        const written = row.snapshot_hash === nextHash && storedHash !== nextHash
+        const label = `${before.status}@${before.clock ?? 'none'}#${before.variant} ← ${after.status}@${after.clock}#${after.variant}${authoritative ? ' (authoritative)' : ''}`
+        if (result.decision !== expected) mismatches.push(`${label}: SQL said ${result.decision}, decideMerge ${expected}`)
+        if (written !== (expected === 'apply')) mismatches.push(`${label}: written=${written} for ${expected}`)
+        if (row.refetch_requested !== (expected === 'conflict')) mismatches.push(`${label}: refetch_requested=${row.refetch_requested} for ${expected}`)
+      }))
+    }
+    expect(mismatches).toEqual([])
   })
 })
