@@ -258,6 +258,25 @@ describe('POST /webhooks/gameso', () => {
   })
 })
 
+describe('POST /webhooks/gameso with a configured signature header', () => {
+  it('reads the signature from GAMESO_SIGNATURE_HEADER, whatever its case, and nowhere else', async () => {
+    const database = await createTestDatabase({ poolSize: 2 })
+    const app = await buildApp(testConfig(database.url, { GAMESO_WEBHOOK_SECRETS: WEBHOOK_SECRET, GAMESO_SIGNATURE_HEADER: 'X-Hub-Signature-256' }), { db: database.db })
+    try {
+      const body = webhookBody(gamesoOrder('ref-custom-header', 'pending', '2026-05-01T00:00:00.000Z'))
+      const usual = await app.inject({ method: 'POST', url: URL_PATH, headers: signedHeaders(body), payload: body })
+      expectError(usual, 401, 'INVALID_SIGNATURE')
+      const custom = await app.inject({ method: 'POST', url: URL_PATH, headers: signedHeaders(body, WEBHOOK_SECRET, 'X-Hub-Signature-256'), payload: body })
+      expect(custom.json()).toEqual({ received: true, outcome: 'applied' })
+      const { rows } = await database.db.pool.query('SELECT headers FROM webhook_inbox')
+      expect(rows).toEqual([{ headers: expect.objectContaining({ 'x-hub-signature-256': signGameSoBody(body, WEBHOOK_SECRET) }) }])
+    } finally {
+      await app.close()
+      await database.drop()
+    }
+  })
+})
+
 describe('POST /webhooks/gameso without a secret or a database', () => {
   it('answers 503 WEBHOOK_NOT_CONFIGURED when no secret is configured', async () => {
     const database = await createTestDatabase({ poolSize: 1 })
