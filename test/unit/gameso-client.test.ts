@@ -235,7 +235,7 @@ describe('GameSoClient', () => {
       expect(first).toBeInstanceOf(UpstreamRateLimitedError)
       expect(first).toMatchObject({ retryAfterMs: 30_000, sent: true, body: { code: 'RATE_LIMITED' } })
       expect(gameso.pausedForMs()).toBeGreaterThan(25_000)
-      expect(gameso.state()).toMatchObject({ pauseReason: 'rate_limited' })
+      expect(gameso.state()).toMatchObject({ pauseReason: 'rate_limited', rateHeadroom: 0.06 })
 
       const second = await gameso.getOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(second).toBeInstanceOf(UpstreamRateLimitedError)
@@ -416,6 +416,20 @@ describe('SendWindow', () => {
     expect(window.reserve(6030)).toBe(0)
     expect(window.reserve(6030)).toBe(0)
     expect(window.reserve(6031)).toBe(0)
+  })
+
+  it('widens its headroom after a 429 and lets it drift back as answers come', () => {
+    const window = new SendWindow(10)
+    window.rateLimited()
+    window.rateLimited()
+    expect(window.headroomShare).toBeCloseTo(0.12)
+    for (let send = 0; send < 10; send++) window.reserve(0)
+    expect(window.reserve(0)).toBe(1120)
+    for (let answer = 0; answer < 2000; answer++) window.answered()
+    // 1/2000 of the excess per answer: about 1/e of the 9 % excess is left.
+    expect(window.headroomShare).toBeCloseTo(0.03 + 0.09 / Math.E, 3)
+    for (let doubling = 0; doubling < 10; doubling++) window.rateLimited()
+    expect(window.headroomShare).toBe(0.25)
   })
 
   it('spreads a fractional rate over a longer window', () => {

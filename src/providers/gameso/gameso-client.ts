@@ -176,12 +176,17 @@ function abortReason (signal: AbortSignal): Error {
 }
 
 /**
- * Share of a window added as slack: GameSO stamps arrivals after its own event-loop and network
+ * Headroom added to the window: GameSO stamps arrivals after its own event-loop and network
  * delays, which vary by tens of milliseconds on a busy host, and a 429 costs a whole Retry-After.
- * 3 % kept the simulator's same-rate hard limit from ever answering 429 in the reconcile bench,
- * where 2 % did not.
+ * 3 % kept the simulator's same-rate hard limit from answering 429 in the reconcile bench on a
+ * quiet machine, where 2 % did not. Each 429 that gets through anyway doubles the headroom (up to
+ * 25 %), and every answered request takes back 1/2000 of the excess, so a host where arrivals
+ * jitter more — or a GameSO whose real limit is below the configured rate, which its docs do not
+ * state — settles at a pace that stops costing pauses.
  */
-const SEND_WINDOW_SLACK = 0.03
+const BASE_HEADROOM = 0.03
+const MAX_HEADROOM = 0.25
+const HEADROOM_DECAY = 1 / 2000
 
 /**
  * At most the configured rate of sends in any sliding window. bottleneck spaces starts evenly,
@@ -192,13 +197,29 @@ const SEND_WINDOW_SLACK = 0.03
  */
 export class SendWindow {
   private readonly limit: number
-  private readonly windowMs: number
+  private readonly baseWindowMs: number
   private readonly sent: number[] = []
   private oldest = 0
+  private headroom = BASE_HEADROOM
 
   constructor (perSecond: number) {
     this.limit = Math.max(1, Math.round(perSecond))
-    this.windowMs = this.limit / perSecond * 1000 * (1 + SEND_WINDOW_SLACK)
+    this.baseWindowMs = this.limit / perSecond * 1000
+  }
+
+  /** The window's current headroom over the configured rate, as a share (0.03 = 3 %). */
+  get headroomShare (): number {
+    return this.headroom
+  }
+
+  /** GameSO answered 429 although the window held. */
+  rateLimited (): void {
+    this.headroom = Math.min(MAX_HEADROOM, this.headroom * 2)
+  }
+
+  /** GameSO answered without a 429. */
+  answered (): void {
+    this.headroom -= (this.headroom - BASE_HEADROOM) * HEADROOM_DECAY
   }
 
   /** 0 when a send may go now (and records it); otherwise how long to wait before asking again. */
@@ -207,7 +228,7 @@ export class SendWindow {
       this.sent.push(now)
       return 0
     }
-    const waitMs = (this.sent[this.oldest] as number) + this.windowMs - now
+    const waitMs = (this.sent[this.oldest] as number) + this.baseWindowMs * (1 + this.headroom) - now
     if (waitMs > 0) return Math.ceil(waitMs)
     this.sent[this.oldest] = now
     this.oldest = (this.oldest + 1) % this.limit
@@ -275,6 +296,7 @@ export class GameSoClient {
       pausedForMs,
       pauseReason: pausedForMs > 0 ? this.pauseReason : null,
       consecutiveFailures: this.consecutiveFailures,
+      rateHeadroom: Math.round(this.sendWindow.headroomShare * 1000) / 1000,
       queued: this.limiter.counts().QUEUED + this.background.counts().QUEUED
     }
   }
@@ -491,13 +513,14 @@ export class GameSoClient {
       retryAfterMs: parseRetryAfterMs(headerValue(response.headers['retry-after']))
     }
     if (answer.status === 429) {
+      this.sendWindow.rateLimited()
       this.pause(Math.min(answer.retryAfterMs ?? this.options.defaultRetryAfterMs, this.options.maxPauseMs), 'rate_limited')
-    } else if (isTransientStatus(answer.status) && operation === 'get_order') {
+    } else {
+      this.sendWindow.answered()
       // A 503 to a create is GameSO's business answer ("balance insufficient"), relayed as is; a
       // 5xx to a read means GameSO is struggling.
-      this.recordFailure(startedAt, `HTTP ${answer.status}`)
-    } else {
-      this.consecutiveFailures = 0
+      if (isTransientStatus(answer.status) && operation === 'get_order') this.recordFailure(startedAt, `HTTP ${answer.status}`)
+      else this.consecutiveFailures = 0
     }
     return answer
   }
