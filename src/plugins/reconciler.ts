@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Reconciler, POLLED_PROVIDERS, leaseDurationMs } from '../reconciler/reconciler.js'
+import { Reconciler, POLLED_PROVIDER, leaseDurationMs } from '../reconciler/reconciler.js'
 import { reconcileBacklog } from '../repositories/reconcile-repository.js'
 import { OrderSync } from '../services/order-sync.js'
 
@@ -70,7 +70,7 @@ export const reconcilerPlugin = fp(async function reconcilerPlugin (app: Fastify
     const deadline = new AbortController()
     try {
       const backlog = await Promise.race([
-        reconcileBacklog(app.db.pool, POLLED_PROVIDERS),
+        reconcileBacklog(app.db.pool, POLLED_PROVIDER),
         delay(BACKLOG_TIMEOUT_MS, undefined, { signal: deadline.signal, ref: false }).then(() => { throw new Error('backlog query timed out') })
       ])
       return { ...report, state: state(backlog.overdueSeconds > lagThresholdSeconds), ...backlog }

@@ -18,7 +18,7 @@ import type { OrderSync } from '../services/order-sync.js'
 import { pollBackoffMs } from './backoff.js'
 
 /** Only GameSO has a poller; MidasBuy orders stay out of the claim. */
-export const POLLED_PROVIDERS: readonly Provider[] = ['gameso']
+export const POLLED_PROVIDER: Provider = 'gameso'
 
 /**
  * How a poll ended, as counted in order_mirror_reconcile_polls_total. `released` is a poll that
@@ -168,7 +168,7 @@ export class Reconciler {
     // Taken before the claim, so it is no later than the database's lease start.
     const claimStartedAt = Date.now()
     const claimed = await claimDueOrders(this.deps.db.pool, {
-      providers: POLLED_PROVIDERS,
+      provider: POLLED_PROVIDER,
       limit: this.options.batchSize,
       leaseMs: this.options.leaseMs,
       owner

@@ -14,7 +14,8 @@ export interface ClaimedOrder {
 }
 
 export interface ClaimOptions {
-  providers: readonly Provider[]
+  /** One provider per claim: the due index is then read in next_poll_at order, with no sort. */
+  provider: Provider
   limit: number
   /** How long the claim keeps every other instance off these orders. */
   leaseMs: number
@@ -42,13 +43,13 @@ export async function claimDueOrders (client: Queryable, options: ClaimOptions):
     UPDATE orders o
        SET next_poll_at = now() + make_interval(secs => $3::float8 / 1000), lease_owner = $4, refetch_requested = false
       FROM (SELECT id, refetch_requested FROM orders
-             WHERE reconcile_state = 'active' AND provider = ANY($1::text[]) AND next_poll_at <= now()
+             WHERE reconcile_state = 'active' AND provider = $1 AND next_poll_at <= now()
              ORDER BY next_poll_at
              LIMIT $2
              FOR UPDATE SKIP LOCKED) due
      WHERE o.id = due.id
     RETURNING o.id, o.provider, o.reference, o.poll_attempts, o.not_found_count, due.refetch_requested`,
-  [options.providers, options.limit, options.leaseMs, options.owner])
+  [options.provider, options.limit, options.leaseMs, options.owner])
   return result.rows.map((row) => ({
     id: row.id,
     provider: row.provider,
@@ -137,21 +138,31 @@ export interface ReconcileBacklog {
   overdueSeconds: number
   /** Age of the order followed the longest without reaching a final state; null when none is. */
   oldestUnreconciledAgeSeconds: number | null
+  /** Orders no longer followed without a final state (still readable, can be tracked again). */
+  unresolved: { abandoned: number, notFoundUpstream: number }
 }
 
-/** What the reconciler of these providers has left to do, for readiness. */
-export async function reconcileBacklog (client: Queryable, providers: readonly Provider[]): Promise<ReconcileBacklog> {
-  const result = await client.query<{ due: string, waiting: string, overdue_seconds: number | null, oldest_seconds: number | null }>(`
-    SELECT count(*) FILTER (WHERE next_poll_at <= now()) AS due,
-           count(*) FILTER (WHERE next_poll_at > now()) AS waiting,
-           extract(epoch FROM now() - min(next_poll_at) FILTER (WHERE next_poll_at <= now()))::float8 AS overdue_seconds,
-           extract(epoch FROM now() - min(tracking_since))::float8 AS oldest_seconds
-      FROM orders WHERE reconcile_state = 'active' AND provider = ANY($1::text[])`, [providers])
-  const row = result.rows[0]
+/** What the reconciler of this provider has left to do, for readiness. */
+export async function reconcileBacklog (client: Queryable, provider: Provider): Promise<ReconcileBacklog> {
+  const [followed, unresolved] = await Promise.all([
+    client.query<{ due: string, waiting: string, overdue_seconds: number | null, oldest_seconds: number | null }>(`
+      SELECT count(*) FILTER (WHERE next_poll_at <= now()) AS due,
+             count(*) FILTER (WHERE next_poll_at > now()) AS waiting,
+             extract(epoch FROM now() - min(next_poll_at) FILTER (WHERE next_poll_at <= now()))::float8 AS overdue_seconds,
+             extract(epoch FROM now() - min(tracking_since))::float8 AS oldest_seconds
+        FROM orders WHERE reconcile_state = 'active' AND provider = $1`, [provider]),
+    client.query<{ reconcile_state: string, count: string }>(`
+      SELECT reconcile_state, count(*) AS count FROM orders
+       WHERE reconcile_state IN ('abandoned', 'not_found_upstream') AND provider = $1
+       GROUP BY reconcile_state`, [provider])
+  ])
+  const row = followed.rows[0]
+  const unresolvedCount = (state: string) => Number(unresolved.rows.find((entry) => entry.reconcile_state === state)?.count ?? 0)
   return {
     due: Number(row?.due ?? 0),
     waiting: Number(row?.waiting ?? 0),
     overdueSeconds: Math.max(0, Math.round((row?.overdue_seconds ?? 0) * 10) / 10),
-    oldestUnreconciledAgeSeconds: row?.oldest_seconds === null || row?.oldest_seconds === undefined ? null : Math.round(row.oldest_seconds)
+    oldestUnreconciledAgeSeconds: row?.oldest_seconds === null || row?.oldest_seconds === undefined ? null : Math.round(row.oldest_seconds),
+    unresolved: { abandoned: unresolvedCount('abandoned'), notFoundUpstream: unresolvedCount('not_found_upstream') }
   }
 }

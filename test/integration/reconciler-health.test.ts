@@ -50,11 +50,13 @@ describe('reconciler in the app: readiness and metrics', () => {
     [{ RECONCILE_ENABLED: 'true' }, 'GAMESO_API_KEY is not set']
   ])('reports disabled (%j) with the backlog, and stays ready', async (overrides, reason) => {
     await insertDue('waiting-1', '10 minutes')
+    await insertDue('given-up-1', '1 day')
+    await database.db.pool.query("UPDATE orders SET reconcile_state = 'abandoned', next_poll_at = NULL WHERE reference = 'given-up-1'")
     const built = await app(overrides)
     expect(built.reconciler).toBeNull()
     const { status, reconciler } = await readiness(built)
     expect(status).toBe(200)
-    expect(reconciler).toMatchObject({ ready: true, state: 'disabled', reason, due: 1, waiting: 0 })
+    expect(reconciler).toMatchObject({ ready: true, state: 'disabled', reason, due: 1, waiting: 0, unresolved: { abandoned: 1, notFoundUpstream: 0 } })
     expect(reconciler.overdueSeconds).toBeGreaterThanOrEqual(600)
     // Followed for an hour, plus however long building the app took.
     expect(reconciler.oldestUnreconciledAgeSeconds).toBeGreaterThanOrEqual(3600)

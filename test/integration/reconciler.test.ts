@@ -253,10 +253,10 @@ describe('Reconciler against PostgreSQL and the GameSO simulator', () => {
 
   it('fences a poll whose lease was taken over by another instance', async () => {
     await staleOrder('lease-1', 'completed')
-    const [claimed] = await claimDueOrders(database.db.pool, { providers: ['gameso'], limit: 1, leaseMs: 60_000, owner: 'first' })
+    const [claimed] = await claimDueOrders(database.db.pool, { provider: 'gameso', limit: 1, leaseMs: 60_000, owner: 'first' })
     expect(claimed?.reference).toBe('lease-1')
     await makeDue('lease-1')
-    await claimDueOrders(database.db.pool, { providers: ['gameso'], limit: 1, leaseMs: 60_000, owner: 'second' })
+    await claimDueOrders(database.db.pool, { provider: 'gameso', limit: 1, leaseMs: 60_000, owner: 'second' })
     const outcome = { found: false, notFound: true, attemptIncrement: 1 as const, delayMs: 1000, error: 'late', refetchStillNeeded: false }
     expect(await finishPoll(database.db.pool, claimed!.id, 'first', outcome, { notFoundLimit: 1, giveUpAfterMs: 3_600_000 })).toBeNull()
     expect(await row('lease-1')).toMatchObject({ lease_owner: 'second', not_found_count: 0, reconcile_state: 'active' })
