@@ -409,12 +409,10 @@ export class GameSoClient {
     operation: GameSoOperation, method: 'GET' | 'POST', path: string, body: string | undefined,
     limits: { signal: AbortSignal | undefined, calledAt: number, sendBy: number | undefined, deadline: number | undefined }
   ): Promise<HttpAnswer> {
-    const { signal, calledAt, sendBy, deadline } = limits
-    const endProbe = await this.awaitTurn(operation, signal, sendBy)
+    const { signal, deadline } = limits
+    const endProbe = await this.awaitTurn(operation, limits)
     try {
-      const startedAt = Date.now()
-      if (sendBy !== undefined && startedAt > sendBy) throw new UpstreamTimeoutError(operation, false, startedAt - calledAt)
-      return await this.exchange(operation, method, path, body, { signal, startedAt, deadline })
+      return await this.exchange(operation, method, path, body, { signal, startedAt: Date.now(), deadline })
     } finally {
       endProbe?.()
     }
@@ -426,12 +424,18 @@ export class GameSoClient {
    * (the returned function ends it): jobs the limiter had already released must not all hit a
    * GameSO that just asked for quiet.
    */
-  private async awaitTurn (operation: GameSoOperation, signal: AbortSignal | undefined, sendBy: number | undefined): Promise<(() => void) | undefined> {
+  private async awaitTurn (
+    operation: GameSoOperation, limits: { signal: AbortSignal | undefined, calledAt: number, sendBy: number | undefined }
+  ): Promise<(() => void) | undefined> {
+    const { signal, calledAt, sendBy } = limits
+    // Every wait below loops back here, and nothing awaits between these checks and the return.
     for (;;) {
       if (signal?.aborted) throw abortReason(signal)
-      const pausedForMs = this.pausedForMs()
+      const now = Date.now()
+      if (sendBy !== undefined && now > sendBy) throw new UpstreamTimeoutError(operation, false, now - calledAt)
+      const pausedForMs = this.pausedForMs(now)
       if (pausedForMs > 0) {
-        if (sendBy !== undefined && Date.now() + pausedForMs > sendBy) throw this.pausedError(operation, pausedForMs)
+        if (sendBy !== undefined && now + pausedForMs > sendBy) throw this.pausedError(operation, pausedForMs)
         await sleep(pausedForMs)
         continue
       }
