@@ -37,7 +37,7 @@ export function createMetrics () {
     }),
     upstreamRequestsTotal: new Counter({
       name: 'order_mirror_upstream_requests_total',
-      help: 'Calls to upstream APIs by provider, operation and HTTP status (or "network", "timeout")',
+      help: 'Calls to upstream APIs by provider, operation and HTTP status (or "network", "timeout", "aborted", "invalid" for an oversized answer)',
       labelNames: ['provider', 'operation', 'status'] as const,
       registers: [registry]
     }),
