@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { createDatabase } from '../../src/db/database.js'
 import { signGameSoBody } from '../../src/providers/gameso/gameso-signature.js'
+import { OrderSync } from '../../src/services/order-sync.js'
+import { GameSoWebhookIngest } from '../../src/services/webhook-ingest.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 import { completedFixture, failedFixture, gamesoOrder, signedHeaders, webhookBody, WEBHOOK_SECRET } from '../helpers/gameso-webhooks.js'
@@ -255,6 +257,32 @@ describe('POST /webhooks/gameso', () => {
     const clocks = history.rows.map((row) => row.upstream_updated_at.getTime())
     expect(clocks).toEqual([...clocks].sort((a, b) => a - b))
     expect(history.rows.at(-1)).toMatchObject({ to_status: 'completed' })
+  })
+})
+
+describe('the timestamp tolerance, on a pinned clock', () => {
+  it('accepts a timestamp exactly at the tolerance, refuses one second more either way, and 0 turns the check off', async () => {
+    const database = await createTestDatabase({ poolSize: 2 })
+    const now = Date.parse('2026-11-27T12:00:00.000Z')
+    const ingestWith = (toleranceSeconds: number) => new GameSoWebhookIngest(new OrderSync(database.db, 60_000), {
+      secrets: [WEBHOOK_SECRET], signatureHeader: 'x-gameso-signature', toleranceSeconds, now: () => now
+    })
+    const delivery = (reference: string, offsetSeconds: number) => {
+      const body = webhookBody(gamesoOrder(reference, 'pending', '2026-05-01T00:00:00.000Z'), { timestamp: now / 1000 + offsetSeconds })
+      return [body, signedHeaders(body)] as const
+    }
+    try {
+      const ingest = ingestWith(300)
+      expect(await ingest.ingest(...delivery('ref-edge-past', -300))).toMatchObject({ outcome: 'applied' })
+      expect(await ingest.ingest(...delivery('ref-edge-future', 300))).toMatchObject({ outcome: 'applied' })
+      await expect(ingest.ingest(...delivery('ref-too-old', -301))).rejects.toMatchObject({ statusCode: 401, code: 'TIMESTAMP_OUT_OF_TOLERANCE', reason: 'timestamp' })
+      await expect(ingest.ingest(...delivery('ref-too-new', 301))).rejects.toMatchObject({ statusCode: 401, code: 'TIMESTAMP_OUT_OF_TOLERANCE' })
+      expect(await ingestWith(0).ingest(...delivery('ref-any-time', -10 * 365 * 86_400))).toMatchObject({ outcome: 'applied' })
+      const { rows } = await database.db.pool.query('SELECT reference FROM orders ORDER BY reference')
+      expect(rows.map((row) => row.reference)).toEqual(['ref-any-time', 'ref-edge-future', 'ref-edge-past'])
+    } finally {
+      await database.drop()
+    }
   })
 })
 
