@@ -197,8 +197,12 @@ describe('Reconciler against PostgreSQL and the GameSO simulator', () => {
     simulator.control.setFaults({ slowMs: 300 })
     const tick = reconciler().tick()
     while (simulator.control.stats().api.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5))
-    // A second tie arrives while GameSO is being asked about the first.
+    // A second tie arrives while GameSO is being asked about the first. The order stays leased:
+    // made due now, another instance could claim it and poll it a second time at once.
     await requestRefetch(database.db.pool, order.id)
+    const midPoll = await row('race-1')
+    expect(midPoll).toMatchObject({ refetch_requested: true, lease_owner: expect.any(String) })
+    expect(midPoll.next_poll_at.getTime()).toBeGreaterThan(Date.now())
     expect((await tick).results).toEqual({ unchanged: 1 })
     const stored = await row('race-1')
     expect(stored).toMatchObject({ status: 'completed', refetch_requested: true, reconcile_state: 'active' })
