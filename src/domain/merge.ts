@@ -1,6 +1,6 @@
 /**
  * The monotonic merge decision (SPEC §3), pure so it can be tested over every pair of states.
- * The database applies the same rule in SQL (see orders-repository.ts) — that is what makes it
+ * The database applies the same rule in SQL (om_merge_snapshot, prisma/migrations/*_merge_snapshot_plan_safe) — that is what makes it
  * safe under concurrency; this function names the outcome and is the specification the SQL is
  * tested against.
  */
