@@ -158,7 +158,7 @@ export interface OrderHistory {
 }
 
 /** Bounds the history answer for a pathological order; a real one has a handful of rows. */
-export const HISTORY_LIMIT = 1000
+const HISTORY_LIMIT = 1000
 
 /** Status changes and the webhook deliveries naming the order, newest first; null for an unknown order. */
 export async function findOrderHistory (client: Queryable, provider: Provider, reference: string): Promise<OrderHistory | null> {

@@ -11,8 +11,8 @@ import {
   findOrderByReference, findOrderHistory, listOrders, type OrderCursor, type StoredOrder
 } from '../repositories/order-queries.js'
 
-export const DEFAULT_PAGE_SIZE = 50
-export const MAX_PAGE_SIZE = 500
+const DEFAULT_PAGE_SIZE = 50
+const MAX_PAGE_SIZE = 500
 
 const referenceParamsSchema = z.object({
   reference_id: z.string().min(1).max(255).describe('The reference_id the merchant chose when creating the order')
