@@ -54,7 +54,12 @@ const ORDER_WITH_ITEMS_COLUMNS = `
     FROM order_items i WHERE i.order_id = o.id
   ), '[]'::json) AS items`
 
-export const FIND_ORDER_BY_REFERENCE_SQL = `SELECT ${ORDER_WITH_ITEMS_COLUMNS} FROM orders o WHERE o.provider = $1 AND o.reference = $2`
+// A placeholder (recorded by create or track, never confirmed upstream) that the reconciler found
+// unknown to the upstream is no order at all: GameSO itself answers 404 for it, and so does the
+// mirror (after one read-through, in case it exists by now).
+export const FIND_ORDER_BY_REFERENCE_SQL = `SELECT ${ORDER_WITH_ITEMS_COLUMNS} FROM orders o
+  WHERE o.provider = $1 AND o.reference = $2
+    AND NOT (o.upstream_updated_at IS NULL AND o.reconcile_state = 'not_found_upstream')`
 
 export async function findOrderByReference (client: Queryable, provider: Provider, reference: string): Promise<StoredOrder | null> {
   const result = await client.query<StoredOrder>(FIND_ORDER_BY_REFERENCE_SQL, [provider, reference])

@@ -100,6 +100,17 @@ describe('GET /v1/orders/:reference_id', () => {
     expect(Date.parse(response.json().created_at)).not.toBeNaN()
   })
 
+  it('is 404 for a placeholder the reconciler found unknown upstream, as GameSO would answer', async () => {
+    const registered = await inTransaction(database.db, (client) => registerOrder(client, {
+      provider: 'gameso', reference: 'ref-phantom', source: 'create', userId: 'user_9', items: [{ sku: 'DIAMOND_100', quantity: 1 }], firstPollDelayMs: 0
+    }))
+    expect((await get('/v1/orders/ref-phantom')).statusCode).toBe(200)
+    await database.db.pool.query("UPDATE orders SET reconcile_state = 'not_found_upstream', next_poll_at = NULL WHERE id = $1", [registered.orderId])
+    const response = await get('/v1/orders/ref-phantom')
+    expect(response.statusCode).toBe(404)
+    expect(response.json()).toEqual({ status: 404, code: 'NOT_FOUND', message: 'Order not found' })
+  })
+
   it('is 404 NOT_FOUND, in GameSO\'s shape, for an unknown reference', async () => {
     const response = await get('/v1/orders/ref-nobody-knows')
     expect(response.statusCode).toBe(404)
