@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { z } from 'zod'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres.js'
+import { freePort } from './free-port.js'
 
 const MERCHANT_KEY = 'demo-merchant-key'
 const SIMULATOR_KEY = 'demo-gameso-key'
@@ -84,18 +84,6 @@ function parseOptions (): DemoOptions {
     process.exit(2)
   }
   return parsed.data
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
 }
 
 /**

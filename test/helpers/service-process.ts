@@ -1,20 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../src/cli/free-port.js'
+
+export { freePort }
 
 const SERVER_ENTRY = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
-
-/** A port nobody listens on right now. */
-export async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
 
 export interface ServiceProcess {
   url: string

@@ -9,8 +9,32 @@
 -- decideMerge (src/domain/merge.ts) is the specification of the decision named here;
 -- test/integration/merge-property.test.ts holds the two to each other over every pair of states.
 
+-- Plan safety: om_merge_snapshot does not depend on the planner picking the right index.
+--
+-- Why: PL/pgSQL caches a generic plan per statement and session. With no statistics yet (a fresh
+-- database, or a server with autovacuum off) the plans made while `orders` and `webhook_inbox`
+-- were nearly empty looked the order up through an index led by `provider` alone, so each
+-- lookup read every order of the provider: on a fresh database, PostgreSQL's CPU per webhook
+-- grew from 0.9 to 2.3 ms within 11,000 deliveries. Planning those lookups afresh (EXECUTE) on
+-- every call cost half as much again as the whole merge, so the common path now has no lookup
+-- by (provider, reference) at all:
+--   - the order upsert returns the previous status through subqueries by primary key (they read
+--     the statement's snapshot, which excludes the statement's own write);
+--   - a redelivery is recognised by the inbox insert's conflict arbiter after the merge, which
+--     is safe because merging an already merged snapshot writes nothing: the stored order only
+--     moves forward;
+--   - only a snapshot that was not written looks the order up to name the decision, by EXECUTE.
+-- Decisions, outcomes and what is written are unchanged (test/integration/merge-property.test.ts).
+
+-- A tie found while the order is leased to a poll must not make it due at once, or a second
+-- instance could claim and poll it while the first poll is still in flight. The flag alone is
+-- enough then: finishPoll sees refetch_requested and makes the order due right after.
 CREATE FUNCTION "om_request_refetch"(p_order_id bigint) RETURNS void LANGUAGE sql AS $$
-  UPDATE orders SET refetch_requested = true, reconcile_state = 'active', next_poll_at = now(), updated_at = now()
+  UPDATE orders
+     SET refetch_requested = true,
+         reconcile_state = 'active',
+         next_poll_at = CASE WHEN lease_owner IS NULL THEN now() ELSE next_poll_at END,
+         updated_at = now()
    WHERE id = p_order_id
 $$;
 
@@ -31,6 +55,7 @@ CREATE FUNCTION "om_merge_snapshot"(
 LANGUAGE plpgsql AS $$
 DECLARE
   v_found boolean;
+  v_redelivery boolean := false;
   v_old_id bigint;
   v_old_status text;
   v_old_provider_status text;
@@ -42,6 +67,8 @@ DECLARE
   v_decision text;
   v_outcome text;
   v_inbox_id bigint;
+  v_inbox_inserted boolean;
+  v_inbox_previous text;
 BEGIN
   -- The fresh snapshot per statement that makes the lock effective exists only under READ COMMITTED.
   IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -50,23 +77,8 @@ BEGIN
   -- The same key as lockOrderKey (orders-repository.ts): every writer of an order queues here.
   PERFORM pg_advisory_xact_lock(hashtextextended('order:' || p_provider || ':' || p_reference, 0));
 
-  IF p_inbox_body_sha256 IS NOT NULL AND NOT p_inbox_replay THEN
-    -- These exact bytes were processed before: count the redelivery and change nothing else.
-    -- Bytes stored as invalid were never applied, so a retry of them after a fix is merged.
-    UPDATE webhook_inbox SET delivery_count = delivery_count + 1, last_received_at = now()
-     WHERE provider = p_provider AND body_sha256 = p_inbox_body_sha256 AND outcome <> 'invalid'
-    RETURNING id INTO v_inbox_id;
-    IF FOUND THEN
-      RETURN QUERY SELECT 'redelivery'::text, 'duplicate'::text, NULL::bigint, v_inbox_id;
-      RETURN;
-    END IF;
-  END IF;
-
-  SELECT id, status, provider_status, status_rank, is_final, upstream_updated_at, snapshot_hash
-    INTO v_old_id, v_old_status, v_old_provider_status, v_old_rank, v_old_final, v_old_updated, v_old_hash
-    FROM orders WHERE provider = p_provider AND reference = p_reference;
-  v_found := FOUND;
-
+  -- Every statement below finds its rows through a unique or primary key (an upsert's conflict
+  -- arbiter, or an id), never through a cached plan's choice of index: see the header.
   INSERT INTO orders AS o (
     provider, reference, provider_order_id, status, provider_status, status_rank, is_final,
     user_id, server_id, character_id, currency, subtotal_amount, discount_amount, total_amount,
@@ -119,7 +131,10 @@ BEGIN
         AND (EXCLUDED.status_rank > o.status_rank
           -- An authoritative answer (an upstream re-fetch) settles a tie that disagrees; an identical one changes nothing.
           OR (p_authoritative AND EXCLUDED.status_rank = o.status_rank AND EXCLUDED.snapshot_hash IS DISTINCT FROM o.snapshot_hash))))
-  RETURNING o.id INTO v_written;
+  -- The subqueries read the statement's snapshot, which does not include its own write: they see
+  -- the order as it was (nothing for a new one), found by primary key.
+  RETURNING o.id, (SELECT p.status FROM orders p WHERE p.id = o.id), (SELECT p.provider_status FROM orders p WHERE p.id = o.id)
+    INTO v_written, v_old_status, v_old_provider_status;
 
   IF v_written IS NOT NULL THEN
     -- Items are replaced as a set with the snapshot they belong to.
@@ -143,20 +158,24 @@ BEGIN
       subtotal_amount = EXCLUDED.subtotal_amount, discount_amount = EXCLUDED.discount_amount,
       total_amount = EXCLUDED.total_amount, failure_code = EXCLUDED.failure_code,
       failure_message = EXCLUDED.failure_message;
-    v_decision := CASE WHEN v_found THEN 'apply' ELSE 'insert' END;
-  ELSIF v_found AND NOT (v_old_final AND NOT p_is_final)
-      AND v_old_updated = p_upstream_updated_at AND v_old_rank = p_status_rank THEN
-    v_decision := CASE WHEN v_old_hash IS NOT DISTINCT FROM p_snapshot_hash THEN 'duplicate' ELSE 'conflict' END;
+    v_decision := CASE WHEN v_old_status IS NOT NULL THEN 'apply' ELSE 'insert' END;
   ELSE
-    v_decision := 'stale';
+    -- Not written: the stored order is at least as new. Name why (the rarer path, planned afresh
+    -- by EXECUTE so that it, too, uses the unique index).
+    EXECUTE 'SELECT id, status, provider_status, status_rank, is_final, upstream_updated_at, snapshot_hash
+               FROM orders WHERE provider = $1 AND reference = $2'
+      INTO v_old_id, v_old_status, v_old_provider_status, v_old_rank, v_old_final, v_old_updated, v_old_hash
+      USING p_provider, p_reference;
+    v_found := v_old_id IS NOT NULL;
+    IF v_found AND NOT (v_old_final AND NOT p_is_final)
+        AND v_old_updated = p_upstream_updated_at AND v_old_rank = p_status_rank THEN
+      v_decision := CASE WHEN v_old_hash IS NOT DISTINCT FROM p_snapshot_hash THEN 'duplicate' ELSE 'conflict' END;
+    ELSE
+      v_decision := 'stale';
+    END IF;
   END IF;
 
   v_outcome := CASE v_decision WHEN 'insert' THEN 'applied' WHEN 'apply' THEN 'applied' WHEN 'duplicate' THEN 'duplicate' ELSE 'stale' END;
-
-  -- Two snapshots tie but disagree: keep what is stored, and have the reconciler ask the upstream.
-  IF v_decision = 'conflict' THEN
-    PERFORM om_request_refetch(v_old_id);
-  END IF;
 
   IF p_inbox_body_sha256 IS NOT NULL THEN
     INSERT INTO webhook_inbox AS w (provider, body, body_sha256, headers, event_type, reference, order_id, outcome, error, processed_at)
@@ -165,16 +184,30 @@ BEGIN
       CASE WHEN v_decision = 'conflict'
         THEN 'equal updated_at and status rank but different content: kept the stored snapshot, upstream re-fetch requested' END,
       now())
-    -- Only a row stored as invalid, or one being replayed, gets here: it takes this outcome.
+    -- The same bytes again. A row stored as invalid was never applied, and a replayed row is being
+    -- judged again: both take this outcome. Any other row is a redelivery and keeps its own.
     ON CONFLICT (provider, body_sha256) DO UPDATE SET
-      outcome = EXCLUDED.outcome,
-      error = EXCLUDED.error,
-      order_id = EXCLUDED.order_id,
-      processed_at = EXCLUDED.processed_at,
+      outcome = CASE WHEN p_inbox_replay OR w.outcome = 'invalid' THEN EXCLUDED.outcome ELSE w.outcome END,
+      error = CASE WHEN p_inbox_replay OR w.outcome = 'invalid' THEN EXCLUDED.error ELSE w.error END,
+      order_id = CASE WHEN p_inbox_replay OR w.outcome = 'invalid' THEN EXCLUDED.order_id ELSE w.order_id END,
+      processed_at = CASE WHEN p_inbox_replay OR w.outcome = 'invalid' THEN EXCLUDED.processed_at ELSE w.processed_at END,
       delivery_count = w.delivery_count + CASE WHEN p_inbox_replay THEN 0 ELSE 1 END,
       last_received_at = CASE WHEN p_inbox_replay THEN w.last_received_at ELSE now() END,
       replay_count = w.replay_count + CASE WHEN p_inbox_replay THEN 1 ELSE 0 END
-    RETURNING w.id INTO v_inbox_id;
+    RETURNING w.id, w.xmax = 0, (SELECT p.outcome FROM webhook_inbox p WHERE p.id = w.id)
+      INTO v_inbox_id, v_inbox_inserted, v_inbox_previous;
+    -- A redelivery's snapshot was merged before and the stored order only moves forward, so the
+    -- merge above wrote nothing; it is answered as a duplicate.
+    v_redelivery := NOT v_inbox_inserted AND NOT p_inbox_replay AND v_inbox_previous <> 'invalid' AND v_written IS NULL;
+    IF v_redelivery THEN
+      RETURN QUERY SELECT 'redelivery'::text, 'duplicate'::text, NULL::bigint, v_inbox_id;
+      RETURN;
+    END IF;
+  END IF;
+
+  -- Two snapshots tie but disagree: keep what is stored, and have the reconciler ask the upstream.
+  IF v_decision = 'conflict' THEN
+    PERFORM om_request_refetch(v_old_id);
   END IF;
 
   -- One history row per status change, linked to the delivery that made it.
