@@ -16,6 +16,8 @@ import { readinessPlugin } from './plugins/readiness.js'
 import { reconcilerPlugin } from './plugins/reconciler.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { midasbuyOrderRoutes } from './routes/midasbuy-orders.js'
+import { midasbuyWebhookRoutes } from './routes/midasbuy-webhooks.js'
 import { orderCommandRoutes } from './routes/order-commands.js'
 import { orderRoutes } from './routes/orders.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -92,8 +94,10 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await merchantScope(app, async (scope) => {
     await scope.register(orderRoutes)
     await scope.register(orderCommandRoutes)
+    await scope.register(midasbuyOrderRoutes)
   })
   await app.register(webhookRoutes)
+  await app.register(midasbuyWebhookRoutes)
 
   // Background work last: its onClose then runs first, before the GameSO client and the database go.
   await app.register(reconcilerPlugin)

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto'
 import os from 'node:os'
 import { config as loadDotenv } from 'dotenv'
 import { z } from 'zod'
@@ -36,6 +37,19 @@ const headerName = z
   .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name')
   .transform((value) => value.toLowerCase())
 
+// Checked here so a key that does not parse stops the start with the variable named, not the
+// first payment notification. Literal `\n` escapes are undone: a PEM in a one-line env var has them.
+const rsaPublicKeyPem = z
+  .string()
+  .transform((value) => value.replaceAll('\\n', '\n'))
+  .refine((pem) => {
+    try {
+      return createPublicKey(pem).asymmetricKeyType === 'rsa'
+    } catch {
+      return false
+    }
+  }, 'expected an RSA public key or certificate in PEM form')
+
 const envSchema = z.object({
   /** Listen port (fixed name). */
   PORT: integer(0, 65535).default(3000),
@@ -71,8 +85,8 @@ const envSchema = z.object({
   GAMESO_TIMEOUT_MS: integer(100).default(10_000),
 
   MIDASBUY_BASE_URL: httpUrl.default('https://api-payments.midasbuy.com'),
-  /** MidasBuy platform public key (PEM) that verifies payment notifications. */
-  MIDASBUY_PLATFORM_PUBLIC_KEY: z.string().min(1).optional(),
+  /** MidasBuy platform public key (PEM; literal `\n` escapes allowed) that verifies payment notifications; unset refuses them with 500. */
+  MIDASBUY_PLATFORM_PUBLIC_KEY: rsaPublicKeyPem.optional(),
   /** Header that carries the MidasBuy signature (the public docs cut off before naming it). */
   MIDASBUY_SIGNATURE_HEADER: headerName.default('txgw-signature'),
 

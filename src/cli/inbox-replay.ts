@@ -6,6 +6,7 @@ import { startEmbeddedPostgres } from '../db/embedded-postgres.js'
 import { PROVIDERS, type Provider } from '../domain/order.js'
 import { loggerOptions } from '../logger.js'
 import { replayInbox, REPLAYABLE_OUTCOMES, type ReplayableOutcome } from '../services/inbox-replay.js'
+import { midasbuyInboxReplayer } from '../services/midasbuy-webhook-ingest.js'
 import { OrderSync } from '../services/order-sync.js'
 import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
 
@@ -63,7 +64,8 @@ async function main () {
       toleranceSeconds: config.webhooks.toleranceSeconds
     })
     const filter = { outcome: args.outcome, ...(args.provider ? { provider: args.provider } : {}), ...(args.since ? { since: args.since } : {}) }
-    const summary = await replayInbox(db, { gameso: (row) => gameso.replay(row) }, filter, log, { dryRun: args.dryRun })
+    const midasbuy = midasbuyInboxReplayer(new OrderSync(db, config.reconcile.staleAfterMs))
+    const summary = await replayInbox(db, { gameso: (row) => gameso.replay(row), midasbuy }, filter, log, { dryRun: args.dryRun })
     log.info({ ...filter, dryRun: args.dryRun, ...summary }, args.dryRun ? 'inbox replay dry run finished' : 'inbox replay finished')
   } finally {
     await db.close()

@@ -48,7 +48,7 @@ const MAX_REPORTED_ISSUES = 20
 
 const ORDER_EVENT = /^order\./
 
-function describeIssues (issues: readonly z.core.$ZodIssue[]): string {
+export function describeIssues (issues: readonly z.core.$ZodIssue[]): string {
   const shown = describeValidation('body', issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => ({
     instancePath: `/${issue.path.map(String).join('/')}`,
     message: issue.message

@@ -1,0 +1,65 @@
+import { z } from 'zod'
+import type { StoredMidasBuyOrder } from '../../repositories/midasbuy-order-queries.js'
+
+// Stored rows → MidasBuy's own OrderQuery JSON (upstream/midasbuy.md §2), keys in the docs' order.
+
+const priceSchema = z.object({
+  currency: z.string().nullable(),
+  amount: z.string().nullable().describe('Decimal string with the currency\'s own scale, exactly as MidasBuy sent it ("100", "100.123", "9.99")')
+})
+
+const timestampSchema = z.string().describe('RFC 3339 UTC, e.g. 2021-11-08T05:45:20Z (milliseconds only when there are any)')
+
+export const midasbuyOrderResponseSchema = z.object({
+  app_id: z.string().nullable(),
+  create_time: timestampSchema.nullable(),
+  update_time: timestampSchema,
+  user_id: z.string().nullable(),
+  payment_order_id: z.string(),
+  server_id: z.string().nullable(),
+  order_status: z.string().describe('Created | Paid | Finished | Refunded'),
+  order_items: z.array(z.object({
+    product_id: z.string().nullable(),
+    game_product_id: z.string().nullable(),
+    quantity: z.string().describe('Digit string, as MidasBuy writes it'),
+    product_type: z.string().nullable(),
+    price: priceSchema
+  })),
+  total_price: priceSchema,
+  shop_region: z.string().nullable(),
+  payment_channel: z.string().nullable()
+}).describe('A MidasBuy payment order, in the shape of MidasBuy\'s OrderQuery answer')
+
+export type MidasBuyOrderResponse = z.infer<typeof midasbuyOrderResponseSchema>
+
+/** MidasBuy writes Go's RFC 3339 layout, which has no fraction; keep one only when it says something. */
+export function formatMidasBuyTime (value: Date): string {
+  return value.toISOString().replace('.000Z', 'Z')
+}
+
+function attribute (attributes: Record<string, unknown> | null, name: string): string | null {
+  const value = attributes?.[name]
+  return typeof value === 'string' ? value : null
+}
+
+export function presentMidasBuyOrder (order: StoredMidasBuyOrder): MidasBuyOrderResponse {
+  return {
+    app_id: attribute(order.providerAttributes, 'app_id'),
+    create_time: order.upstreamCreatedAt === null ? null : formatMidasBuyTime(order.upstreamCreatedAt),
+    update_time: formatMidasBuyTime(order.upstreamUpdatedAt),
+    user_id: order.userId,
+    payment_order_id: order.reference,
+    server_id: order.serverId,
+    order_status: order.providerStatus,
+    order_items: order.items.map((item) => ({
+      product_id: item.productId,
+      game_product_id: item.gameProductId,
+      quantity: String(item.quantity),
+      product_type: item.productType,
+      price: { currency: item.currency, amount: item.priceAmount }
+    })),
+    total_price: { currency: order.currency, amount: order.totalAmount },
+    shop_region: attribute(order.providerAttributes, 'shop_region'),
+    payment_channel: attribute(order.providerAttributes, 'payment_channel')
+  }
+}

@@ -1,0 +1,47 @@
+import type { Queryable } from './orders-repository.js'
+
+// The read side of MidasBuy orders: the columns its OrderQuery shape needs, which the GameSO-shaped
+// StoredOrder leaves out (provider attributes, product ids, unit prices). Amounts are cast to text
+// so their scale reaches the answer exactly as MidasBuy sent it.
+
+export interface StoredMidasBuyItem {
+  productId: string | null
+  gameProductId: string | null
+  productType: string | null
+  quantity: number
+  currency: string | null
+  priceAmount: string | null
+}
+
+export interface StoredMidasBuyOrder {
+  reference: string
+  providerStatus: string
+  userId: string | null
+  serverId: string | null
+  currency: string | null
+  totalAmount: string | null
+  providerAttributes: Record<string, unknown> | null
+  upstreamCreatedAt: Date | null
+  upstreamUpdatedAt: Date
+  items: StoredMidasBuyItem[]
+}
+
+/** Only orders MidasBuy itself has reported: a placeholder has nothing of MidasBuy's to show. */
+const FIND_MIDASBUY_ORDER_SQL = `
+  SELECT o.reference, o.provider_status AS "providerStatus", o.user_id AS "userId", o.server_id AS "serverId",
+         o.currency, o.total_amount::text AS "totalAmount", o.provider_attributes AS "providerAttributes",
+         o.upstream_created_at AS "upstreamCreatedAt", o.upstream_updated_at AS "upstreamUpdatedAt",
+         COALESCE((
+           SELECT json_agg(json_build_object(
+             'productId', i.product_id, 'gameProductId', i.game_product_id, 'productType', i.product_type,
+             'quantity', i.quantity, 'currency', i.currency, 'priceAmount', i.price_amount::text
+           ) ORDER BY i.position)
+           FROM order_items i WHERE i.order_id = o.id
+         ), '[]'::json) AS items
+    FROM orders o
+   WHERE o.provider = 'midasbuy' AND o.reference = $1 AND o.upstream_updated_at IS NOT NULL`
+
+export async function findMidasBuyOrder (client: Queryable, paymentOrderId: string): Promise<StoredMidasBuyOrder | null> {
+  const result = await client.query<StoredMidasBuyOrder>(FIND_MIDASBUY_ORDER_SQL, [paymentOrderId])
+  return result.rows[0] ?? null
+}
