@@ -6,7 +6,7 @@ import { isDatabaseUnavailable } from '../db/database.js'
 import { AppError, ValidationError } from '../errors.js'
 import { MidasBuyWebhookIngest } from '../services/midasbuy-webhook-ingest.js'
 import { OrderSync } from '../services/order-sync.js'
-import { WebhookRejectedError } from '../services/webhook-ingest.js'
+import { observeWebhookRoute } from './webhook-observability.js'
 
 const PROVIDER = 'midasbuy'
 
@@ -52,7 +52,7 @@ function describeFailure (error: FastifyError, request: FastifyRequest): { statu
  * and no other content type is accepted (415). Answers in MidasBuy's `{processed, message}`.
  */
 export async function midasbuyWebhookRoutes (app: FastifyInstance) {
-  const { config, metrics } = app
+  const { config } = app
   const bodyLimit = config.webhooks.bodyLimitBytes
   const pem = config.midasbuy.platformPublicKey
   const ingest = new MidasBuyWebhookIngest(new OrderSync(app.db, config.reconcile.staleAfterMs), {
@@ -60,8 +60,7 @@ export async function midasbuyWebhookRoutes (app: FastifyInstance) {
     signatureHeader: config.midasbuy.signatureHeader,
     toleranceSeconds: config.webhooks.toleranceSeconds
   })
-  // What each verified delivery came to; a response without an entry was refused before storage.
-  const outcomes = new WeakMap<FastifyRequest, string>()
+  const outcomes = observeWebhookRoute(app, PROVIDER)
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => { done(null, body) })
@@ -69,24 +68,6 @@ export async function midasbuyWebhookRoutes (app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const failure = describeFailure(error, request)
     return reply.code(failure.status).send({ processed: false, message: failure.message })
-  })
-
-  app.addHook('onError', async (request, _reply, error: FastifyError) => {
-    if (error instanceof WebhookRejectedError) metrics.webhookSignatureFailuresTotal.inc({ provider: PROVIDER, reason: error.reason })
-    const statusCode = error.statusCode ?? 500
-    if (statusCode < 500 && !outcomes.has(request)) {
-      request.log.warn({
-        statusCode,
-        code: error.code,
-        ...(error instanceof WebhookRejectedError ? { reason: error.reason } : {})
-      }, 'midasbuy notification refused')
-    }
-  })
-
-  app.addHook('onResponse', async (request, reply) => {
-    const outcome = outcomes.get(request) ?? (reply.statusCode >= 500 ? 'unavailable' : 'rejected')
-    metrics.webhooksTotal.inc({ provider: PROVIDER, outcome })
-    metrics.webhookIngestSeconds.observe({ provider: PROVIDER }, reply.elapsedTime / 1000)
   })
 
   app.withTypeProvider<ZodTypeProvider>().post('/webhooks/midasbuy/payment_notification', {

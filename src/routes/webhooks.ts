@@ -1,9 +1,10 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { ValidationError } from '../errors.js'
 import { OrderSync } from '../services/order-sync.js'
-import { GameSoWebhookIngest, WebhookRejectedError } from '../services/webhook-ingest.js'
+import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
+import { observeWebhookRoute } from './webhook-observability.js'
 
 const PROVIDER = 'gameso'
 
@@ -20,36 +21,17 @@ const receivedSchema = z.object({
  * the handler a Buffer, and accepts no other content type (415).
  */
 export async function webhookRoutes (app: FastifyInstance) {
-  const { config, metrics } = app
+  const { config } = app
   const bodyLimit = config.webhooks.bodyLimitBytes
   const ingest = new GameSoWebhookIngest(new OrderSync(app.db, config.reconcile.staleAfterMs), {
     secrets: config.gameso.webhookSecrets,
     signatureHeader: config.gameso.signatureHeader,
     toleranceSeconds: config.webhooks.toleranceSeconds
   })
-  // What each verified delivery came to; a response without an entry was refused before storage.
-  const outcomes = new WeakMap<FastifyRequest, string>()
+  const outcomes = observeWebhookRoute(app, PROVIDER)
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => { done(null, body) })
-
-  app.addHook('onError', async (request, _reply, error: FastifyError) => {
-    if (error instanceof WebhookRejectedError) metrics.webhookSignatureFailuresTotal.inc({ provider: PROVIDER, reason: error.reason })
-    const statusCode = error.statusCode ?? 500
-    if (statusCode < 500 && !outcomes.has(request)) {
-      request.log.warn({
-        statusCode,
-        code: error.code,
-        ...(error instanceof WebhookRejectedError ? { reason: error.reason } : {})
-      }, 'webhook refused')
-    }
-  })
-
-  app.addHook('onResponse', async (request, reply) => {
-    const outcome = outcomes.get(request) ?? (reply.statusCode >= 500 ? 'unavailable' : 'rejected')
-    metrics.webhooksTotal.inc({ provider: PROVIDER, outcome })
-    metrics.webhookIngestSeconds.observe({ provider: PROVIDER }, reply.elapsedTime / 1000)
-  })
 
   app.withTypeProvider<ZodTypeProvider>().post('/webhooks/gameso', {
     bodyLimit,
