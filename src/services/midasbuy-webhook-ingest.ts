@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { AppError, BadRequestError } from '../errors.js'
 import { midasbuyOrderToSnapshot } from '../providers/midasbuy/midasbuy-mapping.js'
@@ -8,7 +8,9 @@ import {
 } from '../providers/midasbuy/midasbuy-signature.js'
 import type { InboxEntry, StoredInboxRow } from '../repositories/inbox-repository.js'
 import type { OrderSync } from './order-sync.js'
-import { describeIssues, WebhookRejectedError, type IngestResult } from './webhook-ingest.js'
+import {
+  describeIssues, inboxEntryOf, recordWithoutSnapshot, storedPayload, WebhookRejectedError, type IngestResult
+} from './webhook-ingest.js'
 
 export interface MidasBuyWebhookIngestOptions {
   /** The platform public key; null when none is configured (every live delivery then answers 500). */
@@ -77,14 +79,8 @@ export class MidasBuyWebhookIngest {
       throw new BadRequestError('Body is not valid JSON')
     }
 
-    const entry: InboxEntry = {
-      provider: 'midasbuy',
-      body,
-      bodySha256: createHash('sha256').update(body).digest(),
-      headers: this.keptHeaders(headers),
-      eventType: eventTypeOf(payload),
-      reference: referenceOf(payload)
-    }
+    const entry = inboxEntryOf('midasbuy', body, headers, [...KEPT_HEADERS, this.options.signatureHeader],
+      { eventType: eventTypeOf(payload), reference: referenceOf(payload) })
     return this.process(entry, payload)
   }
 
@@ -93,13 +89,8 @@ export class MidasBuyWebhookIngest {
    * The signature and timestamp were checked when it arrived; an old row is not too old now.
    */
   async replay (row: StoredInboxRow): Promise<IngestResult> {
-    let payload: unknown
-    try {
-      payload = JSON.parse(row.body.toString('utf8'))
-    } catch {
-      return { outcome: row.outcome, inboxId: row.id, orderId: null, reference: row.reference, eventType: row.eventType, error: 'stored body is not JSON' }
-    }
-    return this.process(row, payload, row.id)
+    const stored = storedPayload(row)
+    return 'result' in stored ? stored.result : this.process(row, stored.payload, row.id)
   }
 
   /** Txgw-Timestamp is Unix seconds (as MidasPay documents it; MidasBuy's docs cut off before saying). */
@@ -135,25 +126,8 @@ export class MidasBuyWebhookIngest {
     return { reference: entry.reference, eventType: entry.eventType, outcome: applied.outcome, inboxId: applied.inboxId, orderId: applied.orderId, error: null }
   }
 
-  private async record (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
-    const stored = await this.sync.recordDelivery(entry, outcome, error, replayOf === undefined ? {} : { replayOf })
-    return {
-      outcome: stored.redelivery ? 'duplicate' : outcome,
-      inboxId: stored.inboxId,
-      orderId: null,
-      reference: entry.reference,
-      eventType: entry.eventType,
-      error: stored.redelivery ? null : error
-    }
-  }
-
-  private keptHeaders (headers: IncomingHttpHeaders): Record<string, string> {
-    const kept: Record<string, string> = {}
-    for (const name of [...KEPT_HEADERS, this.options.signatureHeader]) {
-      const value = headers[name]
-      if (typeof value === 'string') kept[name] = value
-    }
-    return kept
+  private record (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
+    return recordWithoutSnapshot(this.sync, entry, outcome, error, replayOf)
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { z } from 'zod'
+import type { Provider } from '../domain/order.js'
 import { AppError, BadRequestError, ServiceUnavailableError } from '../errors.js'
 import { describeValidation } from '../plugins/error-handler.js'
 import { gamesoOrderToSnapshot } from '../providers/gameso/gameso-mapping.js'
@@ -71,6 +72,40 @@ function eventTypeOf (payload: unknown): string | null {
   return typeof event === 'string' ? event.slice(0, 128) : null
 }
 
+/** The inbox row of a verified delivery: its exact bytes, their hash, and the headers worth keeping. */
+export function inboxEntryOf (provider: Provider, body: Buffer, headers: IncomingHttpHeaders, keptHeaderNames: readonly string[],
+  found: { eventType: string | null, reference: string | null }): InboxEntry {
+  const kept: Record<string, string> = {}
+  for (const name of keptHeaderNames) {
+    const value = headers[name]
+    if (typeof value === 'string') kept[name] = value
+  }
+  return { provider, body, bodySha256: createHash('sha256').update(body).digest(), headers: kept, ...found }
+}
+
+/** The payload of a stored row, or, for bytes that are not JSON, the result that leaves the row as it is. */
+export function storedPayload (row: StoredInboxRow): { payload: unknown } | { result: IngestResult } {
+  try {
+    return { payload: JSON.parse(row.body.toString('utf8')) }
+  } catch {
+    // Only verified JSON is ever stored; a row that is not JSON stays as it is, and says so.
+    return { result: { outcome: row.outcome, inboxId: row.id, orderId: null, reference: row.reference, eventType: row.eventType, error: 'stored body is not JSON' } }
+  }
+}
+
+/** Stores a delivery that carries no snapshot to merge; the same bytes stored before make it a duplicate. */
+export async function recordWithoutSnapshot (sync: OrderSync, entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
+  const stored = await sync.recordDelivery(entry, outcome, error, replayOf === undefined ? {} : { replayOf })
+  return {
+    outcome: stored.redelivery ? 'duplicate' : outcome,
+    inboxId: stored.inboxId,
+    orderId: null,
+    reference: entry.reference,
+    eventType: entry.eventType,
+    error: stored.redelivery ? null : error
+  }
+}
+
 /**
  * GameSO webhook ingestion (SPEC §2.1): verify the signature over the exact bytes, then parse,
  * check the timestamp, and hand the delivery to OrderSync, which stores it in the inbox in the
@@ -112,14 +147,8 @@ export class GameSoWebhookIngest {
       }
     }
 
-    const entry: InboxEntry = {
-      provider: 'gameso',
-      body,
-      bodySha256: createHash('sha256').update(body).digest(),
-      headers: this.keptHeaders(headers),
-      eventType: eventTypeOf(payload),
-      reference: referenceOf(payload)
-    }
+    const entry = inboxEntryOf('gameso', body, headers, [...KEPT_HEADERS, this.options.signatureHeader],
+      { eventType: eventTypeOf(payload), reference: referenceOf(payload) })
     return this.process(entry, payload)
   }
 
@@ -128,14 +157,8 @@ export class GameSoWebhookIngest {
    * The signature and timestamp were checked when it arrived; an old row is not too old now.
    */
   async replay (row: StoredInboxRow): Promise<IngestResult> {
-    let payload: unknown
-    try {
-      payload = JSON.parse(row.body.toString('utf8'))
-    } catch {
-      // Only verified JSON is ever stored; a row that is not JSON stays as it is, and says so.
-      return { outcome: row.outcome, inboxId: row.id, orderId: null, reference: row.reference, eventType: row.eventType, error: 'stored body is not JSON' }
-    }
-    return this.process(row, payload, row.id)
+    const stored = storedPayload(row)
+    return 'result' in stored ? stored.result : this.process(row, stored.payload, row.id)
   }
 
   private async process (entry: InboxEntry, payload: unknown, replayOf?: string): Promise<IngestResult> {
@@ -158,24 +181,7 @@ export class GameSoWebhookIngest {
     return { ...base, outcome: applied.outcome, inboxId: applied.inboxId, orderId: applied.orderId, error: null }
   }
 
-  private async record (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
-    const stored = await this.sync.recordDelivery(entry, outcome, error, replayOf === undefined ? {} : { replayOf })
-    return {
-      outcome: stored.redelivery ? 'duplicate' : outcome,
-      inboxId: stored.inboxId,
-      orderId: null,
-      reference: entry.reference,
-      eventType: entry.eventType,
-      error: stored.redelivery ? null : error
-    }
-  }
-
-  private keptHeaders (headers: IncomingHttpHeaders): Record<string, string> {
-    const kept: Record<string, string> = {}
-    for (const name of [...KEPT_HEADERS, this.options.signatureHeader]) {
-      const value = headers[name]
-      if (typeof value === 'string') kept[name] = value
-    }
-    return kept
+  private record (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
+    return recordWithoutSnapshot(this.sync, entry, outcome, error, replayOf)
   }
 }
