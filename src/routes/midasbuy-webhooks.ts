@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { isDatabaseUnavailable } from '../db/database.js'
-import { AppError, ValidationError } from '../errors.js'
+import { AppError } from '../errors.js'
 import { MidasBuyWebhookIngest } from '../services/midasbuy-webhook-ingest.js'
 import { OrderSync } from '../services/order-sync.js'
 import { observeWebhookRoute } from './webhook-observability.js'
@@ -60,7 +60,7 @@ export async function midasbuyWebhookRoutes (app: FastifyInstance) {
     signatureHeader: config.midasbuy.signatureHeader,
     toleranceSeconds: config.webhooks.toleranceSeconds
   })
-  const outcomes = observeWebhookRoute(app, PROVIDER)
+  const observer = observeWebhookRoute(app, PROVIDER)
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => { done(null, body) })
@@ -91,13 +91,6 @@ export async function midasbuyWebhookRoutes (app: FastifyInstance) {
   }, async (request) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const result = await ingest.ingest(body, request.headers)
-    outcomes.set(request, result.outcome)
-    const logged = { reference: result.reference, event: result.eventType, outcome: result.outcome, inboxId: result.inboxId, orderId: result.orderId }
-    if (result.outcome === 'invalid') {
-      request.log.warn({ ...logged, error: result.error }, 'midasbuy notification invalid, kept in the inbox for replay')
-      throw new ValidationError(result.error ?? 'invalid payload')
-    }
-    request.log.info(logged, 'midasbuy notification stored')
-    return { processed: true as const, message: result.outcome }
+    return { processed: true as const, message: observer.settle(request, result) }
   })
 }

@@ -1,13 +1,23 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import type { Provider } from '../domain/order.js'
-import { WebhookRejectedError } from '../services/webhook-ingest.js'
+import { ValidationError } from '../errors.js'
+import type { InboxOutcome } from '../repositories/inbox-repository.js'
+import { WebhookRejectedError, type IngestResult } from '../services/webhook-ingest.js'
+
+/** What a stored delivery can be acknowledged with; `invalid` is answered 400 instead. */
+export type AcknowledgedOutcome = Exclude<InboxOutcome, 'invalid'>
+
+export interface WebhookRouteObserver {
+  /** Records and logs what a stored delivery came to; throws the 400 for an invalid one. */
+  settle (request: FastifyRequest, result: IngestResult): AcknowledgedOutcome
+}
 
 /**
  * What every webhook route counts and logs, whatever its provider: signature failures by reason,
- * each answer by outcome, its time, and one warning per refusal. The handler records a stored
- * delivery's outcome in the returned map; a response without an entry was refused before storage.
+ * each answer by outcome, its time, and one log line per delivery. The handler settles every
+ * stored delivery; a response without a settled outcome was refused before storage.
  */
-export function observeWebhookRoute (app: FastifyInstance, provider: Provider): WeakMap<FastifyRequest, string> {
+export function observeWebhookRoute (app: FastifyInstance, provider: Provider): WebhookRouteObserver {
   const { metrics } = app
   const outcomes = new WeakMap<FastifyRequest, string>()
 
@@ -30,5 +40,16 @@ export function observeWebhookRoute (app: FastifyInstance, provider: Provider): 
     metrics.webhookIngestSeconds.observe({ provider }, reply.elapsedTime / 1000)
   })
 
-  return outcomes
+  return {
+    settle (request, result) {
+      outcomes.set(request, result.outcome)
+      const logged = { provider, reference: result.reference, event: result.eventType, outcome: result.outcome, inboxId: result.inboxId, orderId: result.orderId }
+      if (result.outcome === 'invalid') {
+        request.log.warn({ ...logged, error: result.error }, 'webhook payload invalid, kept in the inbox for replay')
+        throw new ValidationError(result.error ?? 'invalid payload')
+      }
+      request.log.info(logged, 'webhook stored')
+      return result.outcome
+    }
+  }
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ValidationError } from '../errors.js'
 import { OrderSync } from '../services/order-sync.js'
 import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
 import { observeWebhookRoute } from './webhook-observability.js'
@@ -28,7 +27,7 @@ export async function webhookRoutes (app: FastifyInstance) {
     signatureHeader: config.gameso.signatureHeader,
     toleranceSeconds: config.webhooks.toleranceSeconds
   })
-  const outcomes = observeWebhookRoute(app, PROVIDER)
+  const observer = observeWebhookRoute(app, PROVIDER)
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => { done(null, body) })
@@ -51,13 +50,6 @@ export async function webhookRoutes (app: FastifyInstance) {
   }, async (request) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const result = await ingest.ingest(body, request.headers)
-    outcomes.set(request, result.outcome)
-    const logged = { reference: result.reference, event: result.eventType, outcome: result.outcome, inboxId: result.inboxId, orderId: result.orderId }
-    if (result.outcome === 'invalid') {
-      request.log.warn({ ...logged, error: result.error }, 'webhook payload invalid, kept in the inbox for replay')
-      throw new ValidationError(result.error ?? 'invalid payload')
-    }
-    request.log.info(logged, 'webhook stored')
-    return { received: true as const, outcome: result.outcome }
+    return { received: true as const, outcome: observer.settle(request, result) }
   })
 }
