@@ -42,6 +42,9 @@ const headerName = z
 const rsaPublicKeyPem = z
   .string()
   .transform((value) => value.replaceAll('\\n', '\n'))
+  // createPublicKey would happily derive a public key from a private one: refuse it instead, since
+  // a private key in this variable is a secret in the wrong place.
+  .refine((pem) => !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem), 'expected the platform PUBLIC key, got a private key')
   .refine((pem) => {
     try {
       return createPublicKey(pem).asymmetricKeyType === 'rsa'

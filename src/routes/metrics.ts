@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { POLLED_PROVIDER } from '../reconciler/reconciler.js'
 
 /**
  * Gauges that describe the stored data are read from the database at scrape time rather than
@@ -10,11 +11,13 @@ async function sampleDatabaseGauges (app: FastifyInstance) {
     app.db.pool.query<{ provider: string, status: string, count: string }>(
       'SELECT provider, status, count(*) AS count FROM orders GROUP BY provider, status'
     ),
+    // Only the provider the reconciler polls: MidasBuy orders change by notification alone, and
+    // counting them would show a backlog nothing is ever going to drain.
     app.db.pool.query<{ due: string, waiting: string, lag_seconds: number | null }>(`
       SELECT count(*) FILTER (WHERE next_poll_at <= now()) AS due,
              count(*) FILTER (WHERE next_poll_at > now()) AS waiting,
              extract(epoch FROM now() - min(next_poll_at) FILTER (WHERE next_poll_at <= now()))::float8 AS lag_seconds
-        FROM orders WHERE reconcile_state = 'active'`),
+        FROM orders WHERE reconcile_state = 'active' AND provider = $1`, [POLLED_PROVIDER]),
     app.db.pool.query<{ reconcile_state: string, count: string }>(
       "SELECT reconcile_state, count(*) AS count FROM orders WHERE reconcile_state IN ('abandoned', 'not_found_upstream') GROUP BY reconcile_state"
     )

@@ -142,6 +142,15 @@ describe('MidasBuy payment notifications', () => {
       .toEqual({ processed: true, message: 'stale' })
   })
 
+  it('leaves MidasBuy orders, which nothing polls, out of the reconcile backlog and lag', async () => {
+    expect((await deliver(midasbuyOrder({ paymentOrderId: 'SG-UNPOLLED-1', status: 'Paid', updateTime: '2026-05-01T00:00:00Z' }))).statusCode).toBe(200)
+    await database.db.pool.query("UPDATE orders SET next_poll_at = now() - interval '1 hour' WHERE provider = 'midasbuy' AND reference = 'SG-UNPOLLED-1'")
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(/^order_mirror_reconcile_backlog\{state="due"\} 0$/m)
+    expect(metrics).toMatch(/^order_mirror_reconcile_lag_seconds 0$/m)
+    expect(metrics).toMatch(/^order_mirror_orders\{provider="midasbuy",status="processing"\} [1-9]/m)
+  })
+
   it('stores a notification that is not a payment order as ignored', async () => {
     const body = notificationBody({ app_id: 'a', promotion_order_id: 'PROMO-1', payment_order_id: 'SG-PROMO', promotion_items: [] }, { event_type: 'PROMOTION.ORDER' })
     const response = await post(body, signedHeaders(body))

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '../../src/config.js'
@@ -67,6 +68,19 @@ describe('configuration', () => {
     expect(problems[0]).toMatch(/^DATABASE_URL: expected a postgres/)
     expect(problems[0]).toContain(`a ${secretUrl.length}-character value (hidden)`)
     expect(problems.join('\n')).not.toContain('hunter2')
+  })
+
+  it('accepts an RSA public key for MidasBuy, also on one line with literal \\n, and refuses anything else without printing it', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
+    })
+    expect(parseConfig({ MIDASBUY_PLATFORM_PUBLIC_KEY: publicKey.replaceAll('\n', '\\n') }).midasbuy.platformPublicKey).toBe(publicKey)
+    const notAKey = problemsOf({ MIDASBUY_PLATFORM_PUBLIC_KEY: 'not-a-key-material' })
+    expect(notAKey[0]).toMatch(/^MIDASBUY_PLATFORM_PUBLIC_KEY: expected an RSA public key/)
+    expect(notAKey.join('\n')).not.toContain('not-a-key-material')
+    const secret = problemsOf({ MIDASBUY_PLATFORM_PUBLIC_KEY: privateKey })
+    expect(secret[0]).toMatch(/^MIDASBUY_PLATFORM_PUBLIC_KEY: expected the platform PUBLIC key, got a private key/)
+    expect(secret.join('\n')).not.toContain(privateKey.split('\n')[1])
   })
 
   it('makes the service exit 1 with every problem on stderr', async () => {
