@@ -5,7 +5,7 @@
 //     the same keyset statement.
 // Both sides use the same database, pool size and load; the ratio is ours ÷ baseline.
 import type pg from 'pg'
-import { buildOrderListQuery, FIND_ORDER_BY_REFERENCE_SQL } from '../src/repositories/order-queries.js'
+import { buildOrderListQuery, FIND_ORDER_BY_REFERENCE_QUERY } from '../src/repositories/order-queries.js'
 import { decodeCursor, encodeCursor } from '../src/routes/orders.js'
 import {
   moduleExport,
@@ -113,7 +113,7 @@ export const randomOrderReads: RequestBuilderFactory<{ pathPrefix: string, count
 export const rawReadRoutes: BaselineRoutes = (app, { pool }) => {
   const db = pool()
   app.get<{ Params: { reference: string } }>('/orders/:reference', async (request, reply) => {
-    const result = await db.query(FIND_ORDER_BY_REFERENCE_SQL, ['gameso', request.params.reference])
+    const result = await db.query({ ...FIND_ORDER_BY_REFERENCE_QUERY, values: ['gameso', request.params.reference] })
     return result.rows[0] ?? reply.code(404).send()
   })
   app.get<{ Querystring: { status: 'completed', cursor?: string } }>('/orders', async (request) => {

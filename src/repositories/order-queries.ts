@@ -57,12 +57,18 @@ const ORDER_WITH_ITEMS_COLUMNS = `
 // A placeholder (recorded by create or track, never confirmed upstream) that the reconciler found
 // unknown to the upstream is no order at all: GameSO itself answers 404 for it, and so does the
 // mirror (after one read-through, in case it exists by now).
-export const FIND_ORDER_BY_REFERENCE_SQL = `SELECT ${ORDER_WITH_ITEMS_COLUMNS} FROM orders o
+const FIND_ORDER_BY_REFERENCE_SQL = `SELECT ${ORDER_WITH_ITEMS_COLUMNS} FROM orders o
   WHERE o.provider = $1 AND o.reference = $2
     AND NOT (o.upstream_updated_at IS NULL AND o.reconcile_state = 'not_found_upstream')`
 
+/**
+ * Named, so each pooled connection parses and plans it once: the single-order read is the hottest
+ * statement of the service. Its plan is the unique (provider, reference) index whatever the values.
+ */
+export const FIND_ORDER_BY_REFERENCE_QUERY = { name: 'find-order-by-reference', text: FIND_ORDER_BY_REFERENCE_SQL } as const
+
 export async function findOrderByReference (client: Queryable, provider: Provider, reference: string): Promise<StoredOrder | null> {
-  const result = await client.query<StoredOrder>(FIND_ORDER_BY_REFERENCE_SQL, [provider, reference])
+  const result = await client.query<StoredOrder>({ ...FIND_ORDER_BY_REFERENCE_QUERY, values: [provider, reference] })
   return result.rows[0] ?? null
 }
 
