@@ -137,8 +137,11 @@ BEGIN
     INTO v_written, v_old_status, v_old_provider_status;
 
   IF v_written IS NOT NULL THEN
-    -- Items are replaced as a set with the snapshot they belong to.
-    DELETE FROM order_items WHERE order_id = v_written AND position >= coalesce(cardinality(p_item_sku), 0);
+    -- Items are replaced as a set with the snapshot they belong to. A new order (no previous
+    -- status) has no items to remove, which spares most webhooks a lookup.
+    IF v_old_status IS NOT NULL THEN
+      DELETE FROM order_items WHERE order_id = v_written AND position >= coalesce(cardinality(p_item_sku), 0);
+    END IF;
     INSERT INTO order_items (order_id, position, sku, product_id, game_product_id, product_type, quantity,
       completed_quantity, failed_quantity, status, currency, price_amount, subtotal_amount, discount_amount,
       total_amount, failure_code, failure_message)
