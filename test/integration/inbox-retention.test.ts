@@ -25,6 +25,11 @@ describe('inbox retention', () => {
     return id
   }
 
+  /** Rows are stored concurrently, so their ids come in any order; remaining() lists them by id. */
+  function byId (ids: string[]): string[] {
+    return [...ids].sort((a, b) => Number(a) - Number(b))
+  }
+
   async function remaining (ids: string[]): Promise<string[]> {
     const { rows } = await database.db.pool.query<{ id: string }>('SELECT id FROM webhook_inbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids])
     return rows.map((row) => row.id)
@@ -35,7 +40,7 @@ describe('inbox retention', () => {
     const kept = await Promise.all([0, 29].map(storeRow))
     const retention = new InboxRetention(database.db, { retentionDays: 30, intervalMs: 60_000, batchSize: 2 }, silent)
     expect(await retention.tick()).toBe(old.length)
-    expect(await remaining([...old, ...kept])).toEqual(kept)
+    expect(await remaining([...old, ...kept])).toEqual(byId(kept))
     expect(await retention.tick()).toBe(0)
   })
 
@@ -45,7 +50,7 @@ describe('inbox retention', () => {
     retention.start()
     expect(await retention.tick()).toBe(0)
     await retention.stop()
-    expect(await remaining(ids)).toEqual(ids)
+    expect(await remaining(ids)).toEqual(byId(ids))
   })
 
   it('runs when the app is ready and stops with it (INBOX_RETENTION_DAYS)', async () => {
