@@ -1,5 +1,6 @@
 import type { CanonicalStatus, OrderItemSnapshot, OrderSnapshot, Provider, SnapshotSource } from '../domain/order.js'
 import type { InboxOutcome } from './inbox-repository.js'
+import type { PrismaClient } from '../generated/prisma/client.js'
 import type { Queryable } from './orders-repository.js'
 
 // Read side of the mirror: raw pg, because reads are the hottest path and Prisma's query path
@@ -171,23 +172,54 @@ export interface OrderHistory {
 /** Bounds the history answer for a pathological order; a real one has a handful of rows. */
 const HISTORY_LIMIT = 1000
 
-/** Status changes and the webhook deliveries naming the order, newest first; null for an unknown order. */
-export async function findOrderHistory (client: Queryable, provider: Provider, reference: string): Promise<OrderHistory | null> {
-  const order = await client.query<{ id: string }>('SELECT id FROM orders WHERE provider = $1 AND reference = $2', [provider, reference])
-  const orderId = order.rows[0]?.id
-  if (orderId === undefined) return null
-  const changes = await client.query<StatusChange>(`
-      SELECT from_status AS "fromStatus", to_status AS "toStatus", from_provider_status AS "fromProviderStatus",
-             to_provider_status AS "toProviderStatus", source, inbox_id AS "inboxId",
-             upstream_updated_at AS "upstreamUpdatedAt", changed_at AS "changedAt"
-        FROM order_status_history WHERE order_id = $1
-       ORDER BY changed_at DESC, id DESC LIMIT $2`, [orderId, HISTORY_LIMIT])
-  // By reference rather than order_id: that is indexed, and it also finds deliveries that were
-  // refused as invalid before they could be linked to the order.
-  const deliveries = await client.query<InboxDelivery>(`
-      SELECT id, event_type AS "eventType", outcome, error, delivery_count AS "deliveryCount",
-             received_at AS "receivedAt", last_received_at AS "lastReceivedAt", processed_at AS "processedAt"
-        FROM webhook_inbox WHERE provider = $1 AND reference = $2
-       ORDER BY received_at DESC, id DESC LIMIT $3`, [provider, reference, HISTORY_LIMIT])
-  return { statusChanges: changes.rows, inbox: deliveries.rows }
+/**
+ * Status changes and the webhook deliveries naming the order, newest first; null for an unknown
+ * order. A cold path of three simple reads, so it goes through Prisma's typed client; the hot
+ * reads above stay raw pg (Prisma's query path costs several times more per statement here).
+ */
+export async function findOrderHistory (prisma: PrismaClient, provider: Provider, reference: string): Promise<OrderHistory | null> {
+  const order = await prisma.order.findUnique({ where: { provider_reference: { provider, reference } }, select: { id: true } })
+  if (order === null) return null
+  const [changes, deliveries] = await Promise.all([
+    prisma.orderStatusHistory.findMany({
+      where: { orderId: order.id },
+      orderBy: [{ changedAt: 'desc' }, { id: 'desc' }],
+      take: HISTORY_LIMIT,
+      select: {
+        fromStatus: true,
+        toStatus: true,
+        fromProviderStatus: true,
+        toProviderStatus: true,
+        source: true,
+        inboxId: true,
+        upstreamUpdatedAt: true,
+        changedAt: true
+      }
+    }),
+    // By reference rather than order_id: that is indexed, and it also finds deliveries that were
+    // refused as invalid before they could be linked to the order.
+    prisma.webhookInbox.findMany({
+      where: { provider, reference },
+      orderBy: [{ receivedAt: 'desc' }, { id: 'desc' }],
+      take: HISTORY_LIMIT,
+      select: {
+        id: true,
+        eventType: true,
+        outcome: true,
+        error: true,
+        deliveryCount: true,
+        receivedAt: true,
+        lastReceivedAt: true,
+        processedAt: true
+      }
+    })
+  ])
+  return {
+    statusChanges: changes.map((change) => ({
+      ...change,
+      source: change.source as SnapshotSource,
+      inboxId: change.inboxId === null ? null : change.inboxId.toString()
+    })),
+    inbox: deliveries.map((delivery) => ({ ...delivery, id: delivery.id.toString(), outcome: delivery.outcome as InboxOutcome }))
+  }
 }

@@ -209,7 +209,7 @@ export async function orderRoutes (app: FastifyInstance) {
   }, async (request) => {
     const { reference_id: reference } = request.params
     const { provider } = request.query
-    const history = await findOrderHistory(app.db.pool, provider, reference)
+    const history = await findOrderHistory(app.db.prisma, provider, reference)
     if (history === null) throw new NotFoundError()
     return {
       provider,
