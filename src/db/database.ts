@@ -68,3 +68,14 @@ export function isDatabaseUnavailable (error: unknown): boolean {
   if (Array.isArray(err.errors) && err.errors.some(isDatabaseUnavailable)) return true
   return err.cause !== undefined && err.cause !== error && isDatabaseUnavailable(err.cause)
 }
+
+/**
+ * True when PostgreSQL refused a value rather than the statement or the connection: a data
+ * exception (class 22: bad encoding, out of range, bad escape) or a program limit (class 54: too
+ * deep, too long). The input is at fault, so retrying it can never succeed.
+ */
+export function isDataException (error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code)
+}

@@ -51,6 +51,11 @@ export interface OrderSnapshot {
   discountAmount: string | null
   totalAmount: string | null
   sourceType: string | null
+  /**
+   * GameSO's created_by, kept verbatim, extra fields included. snapshotHash and the jsonb write
+   * serialize it with JSON.stringify, which recurses: every GameSO order (webhook or API answer)
+   * passes findUnstorableContent's depth bound before it is mapped, so that recursion stays shallow.
+   */
   createdBy: unknown
   providerAttributes: Record<string, unknown> | null
   failureCode: string | null

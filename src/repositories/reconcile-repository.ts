@@ -1,4 +1,5 @@
 import type { Provider } from '../domain/order.js'
+import { storableTextOrNull } from '../domain/text.js'
 import type { Queryable } from './orders-repository.js'
 
 /** An order this instance holds the poll lease of. */
@@ -113,7 +114,8 @@ export async function finishPoll (client: Queryable, id: string, owner: string, 
      WHERE id = $1 AND lease_owner = $8
     RETURNING reconcile_state`,
   [id, outcome.found, outcome.notFound, outcome.attemptIncrement, outcome.delayMs, options.notFoundLimit, options.giveUpAfterMs,
-    owner, outcome.error, outcome.refetchStillNeeded])
+    // The error may quote GameSO's answer, which can hold anything: it is stored as text either way.
+    owner, storableTextOrNull(outcome.error), outcome.refetchStillNeeded])
   return result.rows[0]?.reconcile_state ?? null
 }
 

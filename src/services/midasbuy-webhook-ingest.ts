@@ -9,7 +9,7 @@ import {
 import type { InboxEntry, StoredInboxRow } from '../repositories/inbox-repository.js'
 import type { OrderSync } from './order-sync.js'
 import {
-  describeIssues, inboxEntryOf, recordWithoutSnapshot, storedPayload, WebhookRejectedError, type IngestResult
+  describeIssues, inboxEntryOf, settleDelivery, storedPayload, WebhookRejectedError, type DeliveryReading, type IngestResult
 } from './webhook-ingest.js'
 
 export interface MidasBuyWebhookIngestOptions {
@@ -37,13 +37,13 @@ function resourceOf (payload: unknown): Record<string, unknown> | null {
 /** The payment order a payload names, when it names one, so even an invalid row can be found by order. */
 function referenceOf (payload: unknown): string | null {
   const reference = resourceOf(payload)?.payment_order_id
-  return typeof reference === 'string' && reference.length > 0 ? reference.slice(0, 255) : null
+  return typeof reference === 'string' && reference.length > 0 ? reference : null
 }
 
 function eventTypeOf (payload: unknown): string | null {
   if (typeof payload !== 'object' || payload === null) return null
   const event = (payload as { event_type?: unknown }).event_type
-  return typeof event === 'string' ? event.slice(0, 128) : null
+  return typeof event === 'string' ? event : null
 }
 
 /**
@@ -107,28 +107,24 @@ export class MidasBuyWebhookIngest {
     }
   }
 
-  private async process (entry: InboxEntry, payload: unknown, replayOf?: string): Promise<IngestResult> {
-    const envelope = midasbuyWebhookEnvelopeSchema.safeParse(payload)
-    if (!envelope.success) return this.record(entry, 'invalid', describeIssues(envelope.error.issues), replayOf)
-    if (!isPaymentOrderResource(envelope.data.resource)) {
-      return this.record(entry, 'ignored', `event ${envelope.data.event_type ?? '(no event_type)'} is not a payment order notification`, replayOf)
-    }
-    const order = midasbuyOrderSchema.safeParse(envelope.data.resource)
-    if (!order.success) {
-      const issues = order.error.issues.map((issue) => ({ ...issue, path: ['resource', ...issue.path] }))
-      return this.record(entry, 'invalid', describeIssues(issues), replayOf)
-    }
-    const applied = await this.sync.applySnapshot(midasbuyOrderToSnapshot(order.data), {
-      source: 'webhook',
-      inbox: entry,
-      replay: replayOf !== undefined
-    })
-    return { reference: entry.reference, eventType: entry.eventType, outcome: applied.outcome, inboxId: applied.inboxId, orderId: applied.orderId, error: null }
+  private process (entry: InboxEntry, payload: unknown, replayOf?: string): Promise<IngestResult> {
+    return settleDelivery(this.sync, entry, payload, readMidasBuyPayload, replayOf)
   }
+}
 
-  private record (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
-    return recordWithoutSnapshot(this.sync, entry, outcome, error, replayOf)
+/** A MidasBuy envelope → the payment order snapshot it carries, or why it carries none. */
+function readMidasBuyPayload (payload: unknown): DeliveryReading {
+  const envelope = midasbuyWebhookEnvelopeSchema.safeParse(payload)
+  if (!envelope.success) return { outcome: 'invalid', error: describeIssues(envelope.error.issues) }
+  if (!isPaymentOrderResource(envelope.data.resource)) {
+    return { outcome: 'ignored', error: `event ${envelope.data.event_type ?? '(no event_type)'} is not a payment order notification` }
   }
+  const order = midasbuyOrderSchema.safeParse(envelope.data.resource)
+  if (!order.success) {
+    const issues = order.error.issues.map((issue) => ({ ...issue, path: ['resource', ...issue.path] }))
+    return { outcome: 'invalid', error: describeIssues(issues) }
+  }
+  return { snapshot: midasbuyOrderToSnapshot(order.data) }
 }
 
 /** The `npm run inbox:replay` replayer for MidasBuy rows; a replay verifies nothing again, so it needs no key. */

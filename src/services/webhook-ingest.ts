@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { z } from 'zod'
-import type { Provider } from '../domain/order.js'
+import { isDataException } from '../db/database.js'
+import type { OrderSnapshot, Provider } from '../domain/order.js'
+import { unstorablePayloadReason } from '../domain/storable-json.js'
+import { storableText } from '../domain/text.js'
 import { AppError, BadRequestError, ServiceUnavailableError } from '../errors.js'
 import { describeValidation } from '../plugins/error-handler.js'
 import { gamesoOrderToSnapshot } from '../providers/gameso/gameso-mapping.js'
@@ -63,24 +66,40 @@ function referenceOf (payload: unknown): string | null {
   const data = (payload as { data?: unknown }).data
   if (typeof data !== 'object' || data === null) return null
   const reference = (data as { reference_id?: unknown }).reference_id
-  return typeof reference === 'string' && reference.length > 0 ? reference.slice(0, 255) : null
+  return typeof reference === 'string' && reference.length > 0 ? reference : null
 }
 
 function eventTypeOf (payload: unknown): string | null {
   if (typeof payload !== 'object' || payload === null) return null
   const event = (payload as { event?: unknown }).event
-  return typeof event === 'string' ? event.slice(0, 128) : null
+  return typeof event === 'string' ? event : null
 }
 
-/** The inbox row of a verified delivery: its exact bytes, their hash, and the headers worth keeping. */
+/** Text the payload names, cut to its column's size and made storable whatever it held. */
+function storableLabel (value: string | null, maxLength: number): string | null {
+  return value === null ? null : storableText(value.slice(0, maxLength))
+}
+
+/**
+ * The inbox row of a verified delivery: its exact bytes, their hash, and the headers worth keeping.
+ * Everything but the bytes is derived from what the sender sent and written to text and jsonb
+ * columns, so it is made storable here: the row must be written even when the payload is not.
+ */
 export function inboxEntryOf (provider: Provider, body: Buffer, headers: IncomingHttpHeaders, keptHeaderNames: readonly string[],
   found: { eventType: string | null, reference: string | null }): InboxEntry {
   const kept: Record<string, string> = {}
   for (const name of keptHeaderNames) {
     const value = headers[name]
-    if (typeof value === 'string') kept[name] = value
+    if (typeof value === 'string') kept[name] = storableText(value)
   }
-  return { provider, body, bodySha256: createHash('sha256').update(body).digest(), headers: kept, ...found }
+  return {
+    provider,
+    body,
+    bodySha256: createHash('sha256').update(body).digest(),
+    headers: kept,
+    eventType: storableLabel(found.eventType, 128),
+    reference: storableLabel(found.reference, 255)
+  }
 }
 
 /** The payload of a stored row, or, for bytes that are not JSON, the result that leaves the row as it is. */
@@ -94,7 +113,8 @@ export function storedPayload (row: StoredInboxRow): { payload: unknown } | { re
 }
 
 /** Stores a delivery that carries no snapshot to merge; the same bytes stored before make it a duplicate. */
-export async function recordWithoutSnapshot (sync: OrderSync, entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
+export async function recordWithoutSnapshot (sync: OrderSync, entry: InboxEntry, outcome: 'ignored' | 'invalid', reason: string, replayOf?: string): Promise<IngestResult> {
+  const error = storableText(reason)
   const stored = await sync.recordDelivery(entry, outcome, error, replayOf === undefined ? {} : { replayOf })
   return {
     outcome: stored.redelivery ? 'duplicate' : outcome,
@@ -103,6 +123,32 @@ export async function recordWithoutSnapshot (sync: OrderSync, entry: InboxEntry,
     reference: entry.reference,
     eventType: entry.eventType,
     error: stored.redelivery ? null : error
+  }
+}
+
+/** What a provider reads in a verified, storable payload: a snapshot to merge, or why there is none. */
+export type DeliveryReading = { snapshot: OrderSnapshot } | { outcome: 'ignored' | 'invalid', error: string }
+
+/**
+ * Settles a verified delivery, live or replayed, the same way for every provider: first the rule
+ * of what PostgreSQL can store (a payload that breaks it is kept as raw bytes, `invalid`, with
+ * the field named), then the provider's reading of the payload, then the merge, which stores the
+ * inbox row in the transaction of its effect.
+ */
+export async function settleDelivery (sync: OrderSync, entry: InboxEntry, payload: unknown,
+  read: (payload: unknown) => DeliveryReading, replayOf?: string): Promise<IngestResult> {
+  const unstorable = unstorablePayloadReason(entry.body, payload)
+  if (unstorable !== null) return recordWithoutSnapshot(sync, entry, 'invalid', unstorable, replayOf)
+  const reading = read(payload)
+  if (!('snapshot' in reading)) return recordWithoutSnapshot(sync, entry, reading.outcome, reading.error, replayOf)
+  try {
+    const applied = await sync.applySnapshot(reading.snapshot, { source: 'webhook', inbox: entry, replay: replayOf !== undefined })
+    return { reference: entry.reference, eventType: entry.eventType, outcome: applied.outcome, inboxId: applied.inboxId, orderId: applied.orderId, error: null }
+  } catch (error) {
+    // The rule above is meant to leave nothing PostgreSQL refuses; should a value still be refused,
+    // the delivery is kept as invalid with PostgreSQL's reason rather than lost to a 500 and retried forever.
+    if (!isDataException(error)) throw error
+    return recordWithoutSnapshot(sync, entry, 'invalid', `PostgreSQL refused the payload: ${(error as Error).message}`, replayOf)
   }
 }
 
@@ -161,27 +207,20 @@ export class GameSoWebhookIngest {
     return 'result' in stored ? stored.result : this.process(row, stored.payload, row.id)
   }
 
-  private async process (entry: InboxEntry, payload: unknown, replayOf?: string): Promise<IngestResult> {
-    const base = { reference: entry.reference, eventType: entry.eventType }
-    const envelope = gamesoWebhookEnvelopeSchema.safeParse(payload)
-    if (!envelope.success) return this.record(entry, 'invalid', describeIssues(envelope.error.issues), replayOf)
-    if (!ORDER_EVENT.test(envelope.data.event)) {
-      return this.record(entry, 'ignored', `event ${envelope.data.event} is not an order event`, replayOf)
-    }
-    const order = gamesoOrderSchema.safeParse(envelope.data.data)
-    if (!order.success) {
-      const issues = order.error.issues.map((issue) => ({ ...issue, path: ['data', ...issue.path] }))
-      return this.record(entry, 'invalid', describeIssues(issues), replayOf)
-    }
-    const applied = await this.sync.applySnapshot(gamesoOrderToSnapshot(order.data), {
-      source: 'webhook',
-      inbox: entry,
-      replay: replayOf !== undefined
-    })
-    return { ...base, outcome: applied.outcome, inboxId: applied.inboxId, orderId: applied.orderId, error: null }
+  private process (entry: InboxEntry, payload: unknown, replayOf?: string): Promise<IngestResult> {
+    return settleDelivery(this.sync, entry, payload, readGameSoPayload, replayOf)
   }
+}
 
-  private record (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string, replayOf?: string): Promise<IngestResult> {
-    return recordWithoutSnapshot(this.sync, entry, outcome, error, replayOf)
+/** A GameSO envelope → the order snapshot it carries, or why it carries none. */
+function readGameSoPayload (payload: unknown): DeliveryReading {
+  const envelope = gamesoWebhookEnvelopeSchema.safeParse(payload)
+  if (!envelope.success) return { outcome: 'invalid', error: describeIssues(envelope.error.issues) }
+  if (!ORDER_EVENT.test(envelope.data.event)) return { outcome: 'ignored', error: `event ${envelope.data.event} is not an order event` }
+  const order = gamesoOrderSchema.safeParse(envelope.data.data)
+  if (!order.success) {
+    const issues = order.error.issues.map((issue) => ({ ...issue, path: ['data', ...issue.path] }))
+    return { outcome: 'invalid', error: describeIssues(issues) }
   }
+  return { snapshot: gamesoOrderToSnapshot(order.data) }
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import Bottleneck from 'bottleneck'
 import type { BaseLogger } from 'pino'
 import { Agent, request, type Dispatcher } from 'undici'
+import { findUnstorableContent } from '../../domain/storable-json.js'
 import type { Metrics } from '../../metrics/metrics.js'
 import { gamesoErrorSchema, gamesoOrderSchema, type GameSoOrder } from './gameso-schemas.js'
 
@@ -347,6 +348,12 @@ export class GameSoClient {
   }
 
   private validOrder (operation: GameSoOperation, answer: HttpAnswer, reference: string | undefined): GameSoOrder {
+    // What PostgreSQL cannot store (a NUL, an unpaired surrogate, absurd nesting) is refused like
+    // any other unusable answer, before it reaches a merge that would fail on it.
+    const unstorable = findUnstorableContent(answer.body)
+    if (unstorable !== null) {
+      throw new UpstreamInvalidResponseError(operation, answer.status, answer.rawBody, `${unstorable.path}: ${unstorable.problem}`)
+    }
     const parsed = gamesoOrderSchema.safeParse(answer.body)
     if (!parsed.success) {
       const problem = answer.body === null ? 'not JSON' : describeIssues(parsed.error.issues)
