@@ -1,13 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { z } from 'zod'
 import { NotFoundError, errorBodySchema } from '../errors.js'
 import { midasbuyOrderResponseSchema, presentMidasBuyOrder } from '../providers/midasbuy/midasbuy-presenter.js'
 import { findMidasBuyOrder } from '../repositories/midasbuy-order-queries.js'
-
-const paramsSchema = z.object({
-  payment_order_id: z.string().min(1).max(255).describe('MidasBuy\'s payment order id')
-})
+import { paymentOrderParamsSchema } from './merchant-route-schemas.js'
 
 /** The merchant read route for MidasBuy orders. Register inside `merchantScope` (src/plugins/auth.ts). */
 export async function midasbuyOrderRoutes (app: FastifyInstance) {
@@ -16,7 +12,7 @@ export async function midasbuyOrderRoutes (app: FastifyInstance) {
       tags: ['orders'],
       summary: 'One MidasBuy order, in the shape of MidasBuy\'s OrderQuery answer',
       description: 'Answers from the local mirror only: what MidasBuy payment notifications have brought. Amounts keep the scale MidasBuy sent.',
-      params: paramsSchema,
+      params: paymentOrderParamsSchema,
       response: { 200: midasbuyOrderResponseSchema, 400: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema }
     }
   }, async (request) => {

@@ -5,10 +5,7 @@ import { BadRequestError, errorBodySchema } from '../errors.js'
 import { gamesoCreateOrderSchema } from '../providers/gameso/gameso-create-schemas.js'
 import { gamesoOrderResponseSchema, presentGameSoOrder } from '../providers/gameso/gameso-presenter.js'
 import type { RelayedAnswer } from '../services/order-commands.js'
-
-const referenceParamsSchema = z.object({
-  reference_id: z.string().min(1).max(255).describe('The reference_id the merchant chose when creating the order')
-})
+import { referenceParamsSchema } from './merchant-route-schemas.js'
 
 const trackResponseSchema = z.object({
   reference_id: z.string(),

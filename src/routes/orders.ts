@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { CANONICAL_STATUSES, PROVIDERS, SNAPSHOT_SOURCES } from '../domain/order.js'
+import { printableTextSchema } from '../domain/identifier-schemas.js'
 import { NotFoundError, errorBodySchema } from '../errors.js'
 import { gamesoOrderResponseSchema, presentGameSoOrder } from '../providers/gameso/gameso-presenter.js'
 import { isoTimestampSchema } from '../providers/gameso/gameso-schemas.js'
@@ -10,17 +11,20 @@ import { INBOX_OUTCOMES } from '../repositories/inbox-repository.js'
 import {
   findOrderByReference, findOrderHistory, listOrders, type OrderCursor, type StoredOrder
 } from '../repositories/order-queries.js'
+import { decimalIntegerQuerySchema, referenceParamsSchema } from './merchant-route-schemas.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 500
 
-const referenceParamsSchema = z.object({
-  reference_id: z.string().min(1).max(255).describe('The reference_id the merchant chose when creating the order')
-})
-
 // ---- cursor ------------------------------------------------------------------------------------
 
-const cursorPayloadSchema = z.tuple([isoTimestampSchema.nullable(), z.string().regex(/^[1-9]\d{0,18}$/)])
+/** Order ids are bigint: a larger id is no position in any page. */
+const MAX_ORDER_ID = 9223372036854775807n
+
+const cursorPayloadSchema = z.tuple([
+  isoTimestampSchema.nullable(),
+  z.string().regex(/^[1-9]\d{0,18}$/).refine((id) => BigInt(id) <= MAX_ORDER_ID)
+])
 
 /** Opaque to clients: base64url of the last row's sort key, so its format may change freely. */
 export function encodeCursor (cursor: OrderCursor): string {
@@ -29,7 +33,10 @@ export function encodeCursor (cursor: OrderCursor): string {
 
 export function decodeCursor (value: string): OrderCursor | null {
   try {
-    const parsed = cursorPayloadSchema.safeParse(JSON.parse(Buffer.from(value, 'base64url').toString('utf8')))
+    const bytes = Buffer.from(value, 'base64url')
+    // Node's decoder skips characters outside the alphabet: only the exact text encodeCursor writes is a cursor.
+    if (bytes.toString('base64url') !== value) return null
+    const parsed = cursorPayloadSchema.safeParse(JSON.parse(bytes.toString('utf8')))
     if (!parsed.success) return null
     const [updatedAt, id] = parsed.data
     return { updatedAt: updatedAt === null ? null : new Date(updatedAt), id }
@@ -52,10 +59,10 @@ const cursorSchema = z.string().max(200).transform((value, context) => {
 const listQuerySchema = z.strictObject({
   provider: z.enum(PROVIDERS).optional(),
   status: z.enum(CANONICAL_STATUSES).optional(),
-  user_id: z.string().min(1).max(255).optional(),
+  user_id: printableTextSchema().optional(),
   updated_since: isoTimestampSchema.optional().describe('Orders whose upstream updated_at is at or after this instant'),
   updated_until: isoTimestampSchema.optional().describe('Orders whose upstream updated_at is before this instant'),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  limit: decimalIntegerQuerySchema(1, MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
   cursor: cursorSchema.optional().describe('next_cursor of the previous page')
 }).refine((query) => query.updated_since === undefined || query.updated_until === undefined ||
   Date.parse(query.updated_since) < Date.parse(query.updated_until), {
