@@ -8,7 +8,7 @@ import { loggerOptions } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
-import { errorHandlerPlugin } from './plugins/error-handler.js'
+import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { gamesoPlugin } from './plugins/gameso.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
 import { orderCommandsPlugin } from './plugins/order-commands.js'
@@ -49,7 +49,20 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     // A reference_id may be 255 characters; the router's default cap of 100 (on the decoded path
     // parameter) would answer a longer GET /v1/orders/{reference_id} 414 before validation could.
     routerOptions: { maxParamLength: 1024 },
-    return503OnClosing: true
+    return503OnClosing: true,
+    // A client that is slow or lies about its Content-Length is cut off with 408 instead of
+    // holding a connection (README, Security). Node checks the request and header deadlines
+    // every connectionsCheckingInterval, so that is kept well below the shorter of the two.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      maxHeaderSize: config.http.maxHeaderBytes,
+      connectionsCheckingInterval: Math.max(50, Math.floor(Math.min(config.http.requestTimeoutMs, config.http.headersTimeoutMs) / 4))
+    },
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler
   })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

@@ -58,6 +58,16 @@ const envSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   /** Listen address (fixed name). */
   HOST: z.string().min(1).default('0.0.0.0'),
+  /** Longest a client may take to send a whole request, headers and body; then 408 and the connection closes. */
+  HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
+  /** Longest a client may take to send the request headers (at most HTTP_REQUEST_TIMEOUT_MS). */
+  HTTP_HEADERS_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
+  /** A connection with no traffic in either direction for this long is closed. */
+  HTTP_CONNECTION_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
+  /** An idle keep-alive connection is kept this long; longer than a load balancer's idle timeout (60 s on the common ones). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000).default(72_000),
+  /** Largest request head (request line and headers) accepted; larger ones get 431. */
+  HTTP_MAX_HEADER_BYTES: integer(1024, 1024 * 1024).default(16 * 1024),
   /** PostgreSQL connection string; unset runs an embedded PostgreSQL under EMBEDDED_PG_DIR. */
   DATABASE_URL: postgresUrl.optional(),
   /** Connections the service keeps open to PostgreSQL. */
@@ -120,6 +130,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** Longest a graceful shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: integer(100).default(10_000)
+}).refine((env) => env.HTTP_HEADERS_TIMEOUT_MS <= env.HTTP_REQUEST_TIMEOUT_MS, {
+  path: ['HTTP_HEADERS_TIMEOUT_MS'],
+  message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS'
 })
 
 type Env = z.infer<typeof envSchema>
@@ -127,6 +140,7 @@ type Env = z.infer<typeof envSchema>
 export interface Config {
   port: number
   host: string
+  http: { requestTimeoutMs: number, headersTimeoutMs: number, connectionTimeoutMs: number, keepAliveTimeoutMs: number, maxHeaderBytes: number }
   databaseUrl: string | undefined
   databasePoolSize: number
   embeddedPostgres: { dataDir: string, port: number }
@@ -182,6 +196,13 @@ function toConfig (env: Env): Config {
   return {
     port: env.PORT,
     host: env.HOST,
+    http: {
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES
+    },
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     embeddedPostgres: { dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT },
