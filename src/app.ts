@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
-import { createDatabase, type Database } from './db/database.js'
+import { createDatabase, type Database, type DatabaseOptions } from './db/database.js'
 import { loggerOptions } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { merchantScope } from './plugins/auth.js'
@@ -11,6 +11,7 @@ import { databasePlugin } from './plugins/database.js'
 import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { gamesoPlugin } from './plugins/gameso.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
+import { loadSheddingPlugin } from './plugins/load-shedding.js'
 import { orderCommandsPlugin } from './plugins/order-commands.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { reconcilerPlugin } from './plugins/reconciler.js'
@@ -67,7 +68,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
 
-  const db = deps.db ?? createDatabase(requireDatabaseUrl(config), { poolSize: config.databasePoolSize })
+  const db = deps.db ?? createDatabase(requireDatabaseUrl(config), databaseOptions(config))
   app.decorate('config', config)
   app.decorate('metrics', createMetrics())
 
@@ -83,6 +84,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
 
   await app.register(errorHandlerPlugin)
   await app.register(readinessPlugin)
+  await app.register(loadSheddingPlugin)
   await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
   await app.register(gamesoPlugin)
   await app.register(orderCommandsPlugin)
@@ -116,6 +118,15 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(reconcilerPlugin)
 
   return app
+}
+
+/** The pool the configuration asks for: its size and how long statements and connection waits may take. */
+export function databaseOptions (config: Config): DatabaseOptions {
+  return {
+    poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    connectionTimeoutMs: config.databaseConnectionTimeoutMs
+  }
 }
 
 function requireDatabaseUrl (config: Config): string {

@@ -72,6 +72,10 @@ const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   /** Connections the service keeps open to PostgreSQL. */
   DATABASE_POOL_SIZE: integer(1, 500).default(10),
+  /** Longest one statement may run on a pooled connection before PostgreSQL cancels it; 0 disables. */
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
+  /** Longest a request waits for a free pooled connection before the database counts as unavailable. */
+  DATABASE_CONNECTION_TIMEOUT_MS: integer(100, 600_000).default(5000),
   /** Data directory of the embedded PostgreSQL used when DATABASE_URL is unset. */
   EMBEDDED_PG_DIR: z.string().min(1).default('./.data/postgres'),
   /** Loopback port of the embedded PostgreSQL. */
@@ -125,6 +129,15 @@ const envSchema = z.object({
   /** Consecutive 404s after which an order is marked not_found_upstream. */
   RECONCILE_NOT_FOUND_LIMIT: integer(1).default(5),
 
+  /** Shed requests (503 OVERLOADED) while the event loop lags more than this on average; 0 disables. */
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: integer(0).default(1000),
+  /** Shed requests while the V8 heap holds more than this; unset: 90 % of V8's heap limit; 0 disables. */
+  LOAD_SHED_MAX_HEAP_USED_BYTES: integer(0).optional(),
+  /** Shed requests while the process's resident memory exceeds this; 0 (default) disables: set it below the container's limit. */
+  LOAD_SHED_MAX_RSS_BYTES: integer(0).default(0),
+  /** How often event-loop delay and memory are sampled. */
+  LOAD_SHED_SAMPLE_INTERVAL_MS: integer(10, 60_000).default(1000),
+
   /** Identifies this instance in poll leases and logs. */
   INSTANCE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -143,6 +156,8 @@ export interface Config {
   http: { requestTimeoutMs: number, headersTimeoutMs: number, connectionTimeoutMs: number, keepAliveTimeoutMs: number, maxHeaderBytes: number }
   databaseUrl: string | undefined
   databasePoolSize: number
+  databaseStatementTimeoutMs: number
+  databaseConnectionTimeoutMs: number
   embeddedPostgres: { dataDir: string, port: number }
   apiKeys: readonly string[]
   rateLimit: { max: number, windowMs: number }
@@ -170,6 +185,8 @@ export interface Config {
     batchSize: number
     notFoundLimit: number
   }
+  /** Thresholds of load shedding; 0 disables one, null (heap) means 90 % of V8's heap limit. */
+  loadShedding: { maxEventLoopDelayMs: number, maxHeapUsedBytes: number | null, maxRssBytes: number, sampleIntervalMs: number }
   instanceId: string
   logLevel: Env['LOG_LEVEL']
   shutdownTimeoutMs: number
@@ -205,6 +222,8 @@ function toConfig (env: Env): Config {
     },
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    databaseStatementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    databaseConnectionTimeoutMs: env.DATABASE_CONNECTION_TIMEOUT_MS,
     embeddedPostgres: { dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT },
     apiKeys: env.API_KEYS,
     rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
@@ -235,6 +254,12 @@ function toConfig (env: Env): Config {
       giveUpAfterMs: env.RECONCILE_GIVE_UP_AFTER_MS,
       batchSize: env.RECONCILE_BATCH_SIZE,
       notFoundLimit: env.RECONCILE_NOT_FOUND_LIMIT
+    },
+    loadShedding: {
+      maxEventLoopDelayMs: env.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: env.LOAD_SHED_MAX_HEAP_USED_BYTES ?? null,
+      maxRssBytes: env.LOAD_SHED_MAX_RSS_BYTES,
+      sampleIntervalMs: env.LOAD_SHED_SAMPLE_INTERVAL_MS
     },
     instanceId: env.INSTANCE_ID,
     logLevel: env.LOG_LEVEL,

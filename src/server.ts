@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
-import { buildApp } from './app.js'
+import { buildApp, databaseOptions } from './app.js'
 import { ConfigError, loadConfig, withDatabaseUrl, type Config } from './config.js'
 import { createDatabase } from './db/database.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.js'
@@ -32,7 +32,7 @@ async function main () {
       embedded.initialised ? 'embedded PostgreSQL created and started' : 'embedded PostgreSQL started')
   }
 
-  const db = createDatabase(config.databaseUrl as string, { poolSize: config.databasePoolSize })
+  const db = createDatabase(config.databaseUrl as string, databaseOptions(config))
   const migration = await migrate(db.pool)
   log.info({ applied: migration.applied, alreadyApplied: migration.alreadyApplied },
     migration.applied.length > 0 ? 'database migrated' : 'database schema up to date')

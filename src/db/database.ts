@@ -19,6 +19,11 @@ export interface DatabaseOptions {
   poolSize?: number
   /** How long a request waits for a free connection before the database counts as unavailable. */
   connectionTimeoutMs?: number
+  /**
+   * PostgreSQL cancels any statement on a pooled connection that runs longer (0: never), so one
+   * slow query or lock wait cannot hold a connection indefinitely.
+   */
+  statementTimeoutMs?: number
   /** Tag visible in pg_stat_activity. */
   applicationName?: string
 }
@@ -29,6 +34,7 @@ export function createDatabase (databaseUrl: string, options: DatabaseOptions = 
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
     application_name: options.applicationName ?? 'order-mirror'
   })
   // An idle client losing its server (restart, failover) emits here; without a listener the
@@ -58,8 +64,9 @@ export function isDatabaseUnavailable (error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false
   const err = error as { code?: unknown, message?: unknown, cause?: unknown, errors?: unknown }
   const code = typeof err.code === 'string' ? err.code : ''
-  // 08xxx connection exceptions, 57P0x operator intervention (shutdown), 53300 too many connections
-  if (code.startsWith('08') || code.startsWith('57P') || code === '53300') return true
+  // 08xxx connection exceptions, 57P0x operator intervention (shutdown), 57014 a statement
+  // cancelled by its statement_timeout (too slow now, worth a retry), 53300 too many connections
+  if (code.startsWith('08') || code.startsWith('57') || code === '53300') return true
   if (UNAVAILABLE_NODE_CODES.has(code)) return true
   // Prisma's driver-adapter errors wrap the pg error
   if (code === 'P1001' || code === 'P1002' || code === 'P1017' || code === 'P2024') return true
@@ -78,4 +85,22 @@ export function isDataException (error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false
   const code = (error as { code?: unknown }).code
   return typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code)
+}
+
+/**
+ * Runs `work` on one pooled connection whose statements PostgreSQL cancels after `timeoutMs`. For
+ * probes: when the time is up the query is cancelled on the server, not left running on a pooled
+ * connection behind an answer that has already been given. The connection gets the pool's own
+ * setting back afterwards, or is discarded if that fails.
+ */
+export async function withStatementTimeout<T> (pool: pg.Pool, timeoutMs: number, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await client.query(`SET statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`)
+    return await work(client)
+  } finally {
+    await client.query('RESET statement_timeout').catch((error: Error) => { broken = error })
+    client.release(broken)
+  }
 }

@@ -51,7 +51,7 @@ async function appliedMigrationNames (client: pg.Pool | pg.PoolClient): Promise<
 }
 
 /** Names of migrations in the project that the database has not applied yet. */
-export async function pendingMigrations (pool: pg.Pool, migrations?: Migration[]): Promise<string[]> {
+export async function pendingMigrations (pool: pg.Pool | pg.PoolClient, migrations?: Migration[]): Promise<string[]> {
   const all = migrations ?? await readMigrations()
   const applied = await appliedMigrationNames(pool) ?? new Set<string>()
   return all.filter((migration) => !applied.has(migration.name)).map((migration) => migration.name)
@@ -76,6 +76,9 @@ export async function migrate (pool: pg.Pool, migrations?: Migration[]): Promise
 
   const client = await pool.connect()
   try {
+    // A migration, and the wait for another instance's, may take longer than the pool's
+    // statement_timeout allows a request; RESET gives the connection its pool setting back.
+    await client.query('SET statement_timeout = 0')
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK_KEY])
     try {
       await client.query(CREATE_BOOKKEEPING_TABLE)
@@ -107,6 +110,7 @@ export async function migrate (pool: pg.Pool, migrations?: Migration[]): Promise
       await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_MIGRATE_LOCK_KEY])
     }
   } finally {
+    await client.query('RESET statement_timeout').catch(() => {})
     client.release()
   }
 }

@@ -71,6 +71,12 @@ export function createMetrics () {
       labelNames: ['reason'] as const,
       registers: [registry]
     }),
+    requestsShedTotal: new Counter({
+      name: 'order_mirror_requests_shed_total',
+      help: 'Requests refused with 503 OVERLOADED while the process was under pressure, by reason (eventLoopDelay, heapUsedBytes, rssBytes)',
+      labelNames: ['reason'] as const,
+      registers: [registry]
+    }),
     ordersAbandoned: new Gauge({
       name: 'order_mirror_orders_unresolved',
       help: 'Orders the reconciler stopped following without a final state, by reason (sampled at scrape)',

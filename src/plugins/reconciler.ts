@@ -1,6 +1,6 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { withStatementTimeout } from '../db/database.js'
 import { Reconciler, POLLED_PROVIDER, leaseDurationMs } from '../reconciler/reconciler.js'
 import { reconcileBacklog } from '../repositories/reconcile-repository.js'
 import { OrderSync } from '../services/order-sync.js'
@@ -12,7 +12,7 @@ declare module 'fastify' {
   }
 }
 
-/** The backlog query shares the pool with requests; a probe must not wait on it for long. */
+/** The backlog query shares the pool with requests; PostgreSQL cancels it after this long. */
 const BACKLOG_TIMEOUT_MS = 2000
 /** Overdue polls shorter than this are ordinary scheduling slack, not lag. */
 const LAG_FLOOR_MS = 60_000
@@ -67,17 +67,11 @@ export const reconcilerPlugin = fp(async function reconcilerPlugin (app: Fastify
       upstream: app.gameso?.state() ?? null
     }
     const state = (lagging: boolean) => disabledReason !== null ? 'disabled' : lagging ? 'lagging' : 'running'
-    const deadline = new AbortController()
     try {
-      const backlog = await Promise.race([
-        reconcileBacklog(app.db.pool, POLLED_PROVIDER),
-        delay(BACKLOG_TIMEOUT_MS, undefined, { signal: deadline.signal, ref: false }).then(() => { throw new Error('backlog query timed out') })
-      ])
+      const backlog = await withStatementTimeout(app.db.pool, BACKLOG_TIMEOUT_MS, (client) => reconcileBacklog(client, POLLED_PROVIDER))
       return { ...report, state: state(backlog.overdueSeconds > lagThresholdSeconds), ...backlog }
     } catch (error) {
       return { ...report, state: state(false), error: (error as Error).message }
-    } finally {
-      deadline.abort()
     }
   })
 }, { name: 'reconciler', dependencies: ['database', 'gameso', 'readiness'] })

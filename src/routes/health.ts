@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { withStatementTimeout } from '../db/database.js'
 import { pendingMigrations, readMigrations } from '../db/migrator.js'
 import type { ReadinessReport } from '../plugins/readiness.js'
 
+/** A probe's queries are cancelled by PostgreSQL after this long, so a slow database cannot pile them up. */
 const DATABASE_CHECK_TIMEOUT_MS = 2000
 
 const readinessSchema = z.object({
@@ -11,21 +13,13 @@ const readinessSchema = z.object({
   checks: z.record(z.string(), z.looseObject({ ready: z.boolean() }))
 }).describe('Readiness with the detail of every component')
 
-function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
 export async function healthRoutes (app: FastifyInstance) {
   const migrations = await readMigrations()
 
   app.readinessChecks.set('database', async () => {
     try {
       const started = performance.now()
-      const pending = await withTimeout(pendingMigrations(app.db.pool, migrations), DATABASE_CHECK_TIMEOUT_MS, 'database')
+      const pending = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) => pendingMigrations(client, migrations))
       const latencyMs = Math.round((performance.now() - started) * 10) / 10
       if (pending.length > 0) return { ready: false, migrations: 'pending', pending, latencyMs }
       return { ready: true, migrations: 'applied', latencyMs }
@@ -36,10 +30,8 @@ export async function healthRoutes (app: FastifyInstance) {
 
   app.readinessChecks.set('webhooks', async () => {
     try {
-      const result = await withTimeout(
-        app.db.pool.query<{ provider: string, last: Date }>('SELECT provider, max(received_at) AS last FROM webhook_inbox GROUP BY provider'),
-        DATABASE_CHECK_TIMEOUT_MS, 'database'
-      )
+      const result = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) =>
+        client.query<{ provider: string, last: Date }>('SELECT provider, max(received_at) AS last FROM webhook_inbox GROUP BY provider'))
       const lastReceivedAt = Object.fromEntries(result.rows.map((row) => [row.provider, row.last.toISOString()]))
       return { ready: true, lastReceivedAt }
     } catch {
@@ -50,7 +42,11 @@ export async function healthRoutes (app: FastifyInstance) {
 
   const typed = app.withTypeProvider<ZodTypeProvider>()
 
+  // Health answers while the process sheds load: that is when an orchestrator needs it most.
+  const config = { shedUnderPressure: false }
+
   typed.get('/health/live', {
+    config,
     schema: {
       tags: ['ops'],
       summary: 'Liveness: 200 while the process runs',
@@ -59,6 +55,7 @@ export async function healthRoutes (app: FastifyInstance) {
   }, async () => ({ status: 'ok' as const }))
 
   typed.get('/health/ready', {
+    config,
     schema: {
       tags: ['ops'],
       summary: 'Readiness: database reachable and migrated, plus component detail',

@@ -17,11 +17,14 @@ export interface ServiceProcess {
   stop (signal?: NodeJS.Signals): Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 }
 
-/** Starts the built service (dist/server.js) as a real process and waits for /health/ready. */
+/**
+ * Starts the built service (dist/server.js) as a real process and waits for /health/ready. Event-loop
+ * shedding is off unless `env` turns it on: on the shared test machine a stall is the machine's, not the service's.
+ */
 export async function startService (env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? await freePort())
   const child = spawn(process.execPath, [SERVER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

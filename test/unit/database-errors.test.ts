@@ -16,4 +16,8 @@ describe('classifying database errors', () => {
   it.each(['08006', '57P01', '53300', '23505', '42P01', undefined])('%s is not a data exception', (code) => {
     expect(isDataException(Object.assign(new Error('x'), { code }))).toBe(false)
   })
+
+  it('a statement cancelled by its statement_timeout counts as the database being unavailable (503, retry)', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }))).toBe(true)
+  })
 })
