@@ -6,6 +6,7 @@ import { z } from 'zod'
 /** Variables whose values must never be printed, not even in a configuration error. */
 const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
+  'REDIS_URL',
   'API_KEYS',
   'GAMESO_API_KEY',
   'GAMESO_WEBHOOK_SECRETS',
@@ -86,6 +87,10 @@ const envSchema = z.object({
   /** Requests one API key may make per RATE_LIMIT_WINDOW_MS. */
   RATE_LIMIT_MAX: integer(1).default(6000),
   RATE_LIMIT_WINDOW_MS: integer(1000).default(60_000),
+  /** Redis that holds the rate limit counts, shared by every replica; unset counts per instance. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').refine((value) => URL.canParse(value), 'expected a valid URL').optional(),
+  /** Prefix of the rate limit keys in Redis (several deployments may share one Redis). */
+  RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(200).default('order-mirror:rate-limit:'),
 
   GAMESO_BASE_URL: httpUrl.default('https://api.gameso.io'),
   /** The mirror's own GameSO key; unset disables polling, read-through and create forwarding. */
@@ -160,7 +165,7 @@ export interface Config {
   databaseConnectionTimeoutMs: number
   embeddedPostgres: { dataDir: string, port: number }
   apiKeys: readonly string[]
-  rateLimit: { max: number, windowMs: number }
+  rateLimit: { max: number, windowMs: number, redisUrl: string | undefined, redisKeyPrefix: string }
   gameso: {
     baseUrl: string
     apiKey: string | undefined
@@ -226,7 +231,7 @@ function toConfig (env: Env): Config {
     databaseConnectionTimeoutMs: env.DATABASE_CONNECTION_TIMEOUT_MS,
     embeddedPostgres: { dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT },
     apiKeys: env.API_KEYS,
-    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, redisUrl: env.REDIS_URL, redisKeyPrefix: env.RATE_LIMIT_REDIS_PREFIX },
     gameso: {
       baseUrl: env.GAMESO_BASE_URL,
       apiKey: env.GAMESO_API_KEY,

@@ -77,6 +77,16 @@ export function createMetrics () {
       labelNames: ['reason'] as const,
       registers: [registry]
     }),
+    rateLimitStoreFallbackTotal: new Counter({
+      name: 'order_mirror_rate_limit_store_fallback_total',
+      help: 'Merchant requests counted against their rate limit in this instance because the shared Redis store could not answer',
+      registers: [registry]
+    }),
+    rateLimitStoreDegraded: new Gauge({
+      name: 'order_mirror_rate_limit_store_degraded',
+      help: '1 while the shared Redis rate limit store cannot answer and limits are counted per instance, else 0',
+      registers: [registry]
+    }),
     ordersAbandoned: new Gauge({
       name: 'order_mirror_orders_unresolved',
       help: 'Orders the reconciler stopped following without a final state, by reason (sampled at scrape)',

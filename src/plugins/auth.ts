@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { AppError, UnauthorizedError, errorBodySchema } from '../errors.js'
+import { connectRateLimitRedis, fallbackRateLimitStore } from './rate-limit-store.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -82,7 +83,13 @@ export async function merchantScope (app: FastifyInstance, register: MerchantRou
       }
     })
 
+    // With REDIS_URL every replica counts in one place, so N replicas allow the limit, not N times it.
+    const { redisUrl, redisKeyPrefix } = scope.config.rateLimit
+    const redis = redisUrl === undefined ? null : await connectRateLimitRedis(redisUrl, scope.log)
+    if (redis !== null) scope.addHook('onClose', async () => { redis.disconnect() })
+
     await scope.register(rateLimit, {
+      ...(redis === null ? {} : { store: fallbackRateLimitStore({ redis, keyPrefix: redisKeyPrefix, metrics: scope.metrics, log: scope.log }) }),
       max: scope.config.rateLimit.max,
       timeWindow: scope.config.rateLimit.windowMs,
       keyGenerator: (request) => request.apiKeyId ?? request.ip,
