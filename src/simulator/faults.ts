@@ -6,7 +6,7 @@ const millis = z.number().int().min(0).max(3_600_000)
 
 /** Every fault switch; all off by default. Settable at start and through POST /_control/faults. */
 export const faultsSchema = z.object({
-  /** Webhooks never delivered (no retry either), as if GameSO lost them. */
+  /** Webhooks never delivered (no retry either), as if the upstream lost them. */
   dropRate: rate.default(0),
   /** Webhooks delivered more than once (each extra copy is drawn again, up to 3 extra). */
   duplicateRate: rate.default(0),
@@ -15,7 +15,7 @@ export const faultsSchema = z.object({
   reorderWindowMs: z.number().int().min(1).max(600_000).default(1000),
   /** Extra random delay, 0 … delayMs, before a webhook's first attempt. */
   delayMs: millis.default(0),
-  /** API answers 500, 502 or 503 with a GameSO error body. */
+  /** API answers a random 5xx in the upstream's error shape. */
   errorRate: rate.default(0),
   /** API answers 429 with Retry-After: retryAfterSeconds. */
   rateLimitedRate: rate.default(0),

@@ -1,52 +1,44 @@
 import { z } from 'zod'
-import { catalogEntrySchema, DEFAULT_CATALOG, parseSkuList } from './catalog.js'
-import { faultsSchema } from './faults.js'
-import { ORDER_STATUSES } from './order.js'
-import { patchSchemaOf } from './patch-schema.js'
+import { providers } from '../providers/index.js'
+import type { ProviderModule } from '../providers/provider-module.js'
+import { asNumber, type EnvironmentOption } from './personality-options.js'
 
-const millis = (fallback: number) => z.number().int().min(0).max(86_400_000).default(fallback)
+// The simulator's options, composed from every simulated upstream in the registry. The first
+// upstream's options sit at the top level, where they always were; each other upstream's sit
+// under its provider name (`{ <name>: { … } }`), and so do its variables' paths.
 
-/** What may change while the simulator runs (POST /_control/settings); the rest is fixed at start. */
-export const settingsSchema = z.object({
-  /** Where webhooks go; each URL gets every event, like several GameSO webhook configs. */
-  webhookUrls: z.array(z.url({ protocol: /^https?$/ })).default([]),
-  /** HMAC-SHA256 key; unset sends webhooks without a signature header. */
-  webhookSecret: z.string().min(1).nullable().default(null),
-  signatureHeader: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).default('x-gameso-signature'),
-  signaturePrefix: z.string().max(32).default(''),
-  webhookEvents: z.array(z.enum(ORDER_STATUSES)).default(['completed', 'failed']),
-  /** GameSO's webhook config `max_retries`. */
-  maxRetries: z.number().int().min(0).max(100).default(3),
-  /** GameSO's `retry_delay` (60 s in its example), in milliseconds here so tests can shorten it. */
-  retryDelayMs: millis(60_000),
-  webhookTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
-  /** pending → processing. */
-  processingDelayMs: millis(1000),
-  /** processing → completed | failed. */
-  completionDelayMs: millis(1000),
-  /** Off: orders stay where they are until POST /_control/orders/:reference_id/advance. */
-  autoProgress: z.boolean().default(true),
-  /** Chance an item line fails, for SKUs without a failureRate of their own. */
-  itemFailureRate: z.number().min(0).max(1).default(0.05)
-})
+type Registered = typeof providers
+type Rest<T> = T extends readonly [unknown, ...infer Tail] ? Tail : []
+type First = Registered[0]
+type Others = Rest<Registered>[number]
+type OptionsSchemaOf<M extends Registered[number]> = M['simulator']['optionsSchema']
 
-export type Settings = z.output<typeof settingsSchema>
-export const settingsPatchSchema = patchSchemaOf(settingsSchema)
+export type SimulatorOptionsInput = z.input<OptionsSchemaOf<First>>
+  & { seed?: number }
+  & { [M in Others as M['name']]?: z.input<OptionsSchemaOf<M>> }
 
-export const simulatorOptionsSchema = settingsSchema.extend({
-  /** The only X-API-Key the API accepts. */
-  apiKey: z.string().min(1).default('sim_api_key'),
-  /** Seeds order numbers, outcomes and faults; unset picks one (reported in the start log). */
-  seed: z.number().int().min(0).max(0xffff_ffff).default(() => Math.floor(Math.random() * 0xffff_ffff)),
-  /** Replaces the built-in catalog. */
-  catalog: z.array(catalogEntrySchema).min(1).prefault(() => [...DEFAULT_CATALOG]),
-  /** Added to the catalog, replacing entries with the same SKU. */
-  extraSkus: z.array(catalogEntrySchema).default([]),
-  faults: faultsSchema.prefault({})
-})
+export type SimulatorOptions = z.output<OptionsSchemaOf<First>>
+  & { seed: number }
+  & { [M in Others as M['name']]: z.output<OptionsSchemaOf<M>> }
 
-export type SimulatorOptionsInput = z.input<typeof simulatorOptionsSchema>
-export type SimulatorOptions = z.output<typeof simulatorOptionsSchema>
+/** Seeds order numbers, outcomes and faults of every upstream; unset picks one (reported in the start log). */
+const seedSchema = z.number().int().min(0).max(0xffff_ffff).default(() => Math.floor(Math.random() * 0xffff_ffff))
+
+function composeOptionsSchema (modules: readonly ProviderModule[]): z.ZodType<SimulatorOptions, SimulatorOptionsInput> {
+  const [first, ...others] = modules
+  if (first === undefined) throw new Error('the provider registry is empty')
+  const nested = Object.fromEntries(others.map((module) => [module.name, module.simulator.optionsSchema.prefault({})]))
+  // zod cannot type a shape assembled from a list; SimulatorOptions above states what it holds.
+  return first.simulator.optionsSchema.extend({ seed: seedSchema, ...nested }) as unknown as z.ZodType<SimulatorOptions, SimulatorOptionsInput>
+}
+
+export const simulatorOptionsSchema = composeOptionsSchema(providers)
+
+/** The options one upstream was given, out of the composed options. */
+export function optionsOf (options: SimulatorOptions, module: ProviderModule, index: number): Record<string, unknown> {
+  const all = options as unknown as Record<string, unknown>
+  return index === 0 ? all : all[module.name] as Record<string, unknown>
+}
 
 export class SimulatorConfigError extends Error {
   constructor (readonly problems: readonly string[]) {
@@ -55,43 +47,14 @@ export class SimulatorConfigError extends Error {
   }
 }
 
-type EnvParser = (text: string) => unknown
-
-const asNumber: EnvParser = (text) => Number(text)
-const asText: EnvParser = (text) => text
-const asList: EnvParser = (text) => text.split(',').map((part) => part.trim()).filter(Boolean)
-const asBoolean: EnvParser = (text) => ({ true: true, 1: true, yes: true, false: false, 0: false, no: false } as Record<string, boolean>)[text.toLowerCase()] ?? text
-
-/** Environment variable → option path. cli.ts documents each of them. */
-const ENV_OPTIONS: ReadonlyArray<readonly [string, readonly string[], EnvParser]> = [
-  ['SIMULATOR_API_KEY', ['apiKey'], asText],
-  ['SIMULATOR_SEED', ['seed'], asNumber],
-  ['SIMULATOR_EXTRA_SKUS', ['extraSkus'], parseSkuList],
-  ['SIMULATOR_WEBHOOK_URL', ['webhookUrls'], asList],
-  ['SIMULATOR_WEBHOOK_SECRET', ['webhookSecret'], asText],
-  ['SIMULATOR_SIGNATURE_HEADER', ['signatureHeader'], asText],
-  ['SIMULATOR_SIGNATURE_PREFIX', ['signaturePrefix'], asText],
-  ['SIMULATOR_WEBHOOK_EVENTS', ['webhookEvents'], asList],
-  ['SIMULATOR_WEBHOOK_MAX_RETRIES', ['maxRetries'], asNumber],
-  ['SIMULATOR_WEBHOOK_RETRY_DELAY_MS', ['retryDelayMs'], asNumber],
-  ['SIMULATOR_WEBHOOK_TIMEOUT_MS', ['webhookTimeoutMs'], asNumber],
-  ['SIMULATOR_PROCESSING_DELAY_MS', ['processingDelayMs'], asNumber],
-  ['SIMULATOR_COMPLETION_DELAY_MS', ['completionDelayMs'], asNumber],
-  ['SIMULATOR_AUTO_PROGRESS', ['autoProgress'], asBoolean],
-  ['SIMULATOR_ITEM_FAILURE_RATE', ['itemFailureRate'], asNumber],
-  ['SIMULATOR_DROP_RATE', ['faults', 'dropRate'], asNumber],
-  ['SIMULATOR_DUPLICATE_RATE', ['faults', 'duplicateRate'], asNumber],
-  ['SIMULATOR_REORDER', ['faults', 'reorder'], asBoolean],
-  ['SIMULATOR_REORDER_WINDOW_MS', ['faults', 'reorderWindowMs'], asNumber],
-  ['SIMULATOR_WEBHOOK_DELAY_MS', ['faults', 'delayMs'], asNumber],
-  ['SIMULATOR_ERROR_RATE', ['faults', 'errorRate'], asNumber],
-  ['SIMULATOR_RATE_LIMITED_RATE', ['faults', 'rateLimitedRate'], asNumber],
-  ['SIMULATOR_RETRY_AFTER_SECONDS', ['faults', 'retryAfterSeconds'], asNumber],
-  ['SIMULATOR_SLOW_MS', ['faults', 'slowMs'], asNumber],
-  ['SIMULATOR_SLOW_RATE', ['faults', 'slowRate'], asNumber],
-  ['SIMULATOR_MAX_RPS', ['faults', 'maxRequestsPerSecond'], asNumber],
-  ['SIMULATOR_DOWN_FOR_MS', ['faults', 'downForMs'], asNumber]
-]
+/** Every SIMULATOR_* variable → its option path; the README lists them. */
+function environmentOptions (modules: readonly ProviderModule[]): EnvironmentOption[] {
+  return [
+    ['SIMULATOR_SEED', ['seed'], asNumber],
+    ...modules.flatMap((module, index) => module.simulator.environment.map(([variable, path, parse]): EnvironmentOption =>
+      [variable, index === 0 ? path : [module.name, ...path], parse]))
+  ]
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -119,6 +82,15 @@ function setPath (target: Record<string, unknown>, path: readonly string[], valu
   setPath(target[head] as Record<string, unknown>, rest, value)
 }
 
+/** The variable behind a zod issue: the one whose option path is the longest prefix of the issue's. */
+function variableOf (variables: ReadonlyMap<string, string>, path: readonly string[]): string {
+  for (let length = path.length; length > 0; length--) {
+    const name = variables.get(path.slice(0, length).join('.'))
+    if (name !== undefined) return name
+  }
+  return path.join('.')
+}
+
 /**
  * The simulator process's configuration from SIMULATOR_* variables; empty values count as unset.
  * Throws SimulatorConfigError naming every bad variable.
@@ -130,7 +102,7 @@ export function simulatorConfigFromEnv (env: Record<string, string | undefined>)
   }
   const input: Record<string, unknown> = {}
   const variableFor = new Map<string, string>()
-  for (const [name, path, parse] of ENV_OPTIONS) {
+  for (const [name, path, parse] of environmentOptions(providers)) {
     const value = present(name)
     variableFor.set(path.join('.'), name)
     if (value !== undefined) setPath(input, path, parse(value))
@@ -142,11 +114,7 @@ export function simulatorConfigFromEnv (env: Record<string, string | undefined>)
   const options = simulatorOptionsSchema.safeParse(input)
   const processed = processSchema.safeParse(processInput)
   if (!options.success || !processed.success) {
-    const optionProblems = (options.error?.issues ?? []).map((issue) => {
-      const path = issue.path.map(String)
-      const name = variableFor.get(path.slice(0, 2).join('.')) ?? variableFor.get(path.slice(0, 1).join('.')) ?? path.join('.')
-      return `${name}: ${issue.message}`
-    })
+    const optionProblems = (options.error?.issues ?? []).map((issue) => `${variableOf(variableFor, issue.path.map(String))}: ${issue.message}`)
     const processProblems = (processed.error?.issues ?? []).map((issue) => `${String(issue.path[0])}: ${issue.message}`)
     throw new SimulatorConfigError([...optionProblems, ...processProblems])
   }

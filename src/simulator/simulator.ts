@@ -1,60 +1,46 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { AppError, errorBody } from '../errors.js'
-import { apiRoutes } from './api-routes.js'
-import { buildCatalog } from './catalog.js'
+import { providers } from '../providers/index.js'
+import type { ProviderModule } from '../providers/provider-module.js'
 import { controlRoutes } from './control-routes.js'
-import { FaultState, type faultsPatchSchema } from './faults.js'
-import { ORDER_STATUSES, toGameSoOrder, type GameSoOrder, type OrderStatus } from './order.js'
-import { OrderBook } from './order-book.js'
-import { parseBody, seedBatchSchema, type SeedOrderInput } from './order-schemas.js'
-import { settingsSchema, simulatorOptionsSchema, type Settings, type settingsPatchSchema, type SimulatorOptionsInput } from './options.js'
+import { optionsOf, simulatorOptionsSchema, type SimulatorOptionsInput } from './options.js'
+import type { PersonalityInstance } from './personality.js'
 import { createRandomStreams } from './random.js'
 import { Sleeper } from './sleeper.js'
-import { SimulatorStats } from './stats.js'
-import { WebhookDispatcher } from './webhook-dispatcher.js'
-import type { z } from 'zod'
+import type { BaseControl } from './control.js'
 
 export interface SimulatorDependencies {
   /** Fastify's `logger` option; off unless given (the CLI turns it on). */
   logger?: FastifyServerOptions['logger']
   /** A pino logger the caller built; wins over `logger`. */
   loggerInstance?: FastifyBaseLogger
-  /** Wall clock for order timestamps and outages; tests may pin it. */
+  /** Wall clock for order timestamps, outages and signatures; tests may pin it. */
   now?: () => number
 }
 
-/** Everything the control API can do, callable in-process too. */
-export interface SimulatorControl {
-  readonly apiKey: string
-  readonly seed: number
-  stats (): ReturnType<SimulatorStats['toJSON']>
-  resetStats (): void
-  faults (): ReturnType<FaultState['toJSON']>
-  setFaults (patch: z.output<typeof faultsPatchSchema>): ReturnType<FaultState['toJSON']>
-  clearFaults (): ReturnType<FaultState['toJSON']>
-  settings (): PublicSettings
-  updateSettings (patch: z.output<typeof settingsPatchSchema>): PublicSettings
-  /** Inserts orders as if created upstream earlier (see seedOrderSchema); all or none. */
-  seedOrders (seeds: readonly SeedOrderInput[]): GameSoOrder[]
-  order (referenceId: string): GameSoOrder | undefined
-  orders (status?: OrderStatus): GameSoOrder[]
-  /** Forces the order's next transition now. */
-  advance (referenceId: string): GameSoOrder
-  clearOrders (): void
-  /** Resolves once no webhook delivery is pending. */
-  webhooksIdle (): Promise<void>
-}
+type Registered = typeof providers
+type ControlOf<M extends Registered[number]> = ReturnType<M['simulator']['start']>['control']
 
-/** Settings as shown by the control API: the secret itself is never echoed. */
-export type PublicSettings = Omit<Settings, 'webhookSecret'> & { webhookSecretSet: boolean }
+/** Each simulated upstream's control, by provider name. */
+export type SimulatorControls = { readonly [M in Registered[number] as M['name']]: ControlOf<M> }
 
 export interface Simulator {
   app: FastifyInstance
-  control: SimulatorControl
+  /** The first upstream's control: what the paths under `/_control/` without a name drive. */
+  control: ControlOf<Registered[0]>
+  controls: SimulatorControls
+  /** The variables that point a mirror at this simulator, for every upstream. */
+  mirrorEnvironment (baseUrl: string): Record<string, string>
+}
+
+/** `/_control/<name>/…` for every upstream; the first also keeps the bare `/_control/…`. */
+function controlPrefixes (module: ProviderModule, index: number): string[] {
+  return index === 0 ? ['/_control', `/_control/${module.name}`] : [`/_control/${module.name}`]
 }
 
 /**
- * The GameSO simulator: GameSO's order API plus /_control, all state in memory. Returned without
+ * The simulator: every upstream of the provider registry on one port — each with its own API,
+ * orders, faults, stats and webhooks — plus /_control, all state in memory. Returned without
  * listening, like buildApp; closing the app clears every timer and aborts webhook deliveries.
  */
 export async function buildSimulator (input: SimulatorOptionsInput = {}, deps: SimulatorDependencies = {}): Promise<Simulator> {
@@ -64,77 +50,30 @@ export async function buildSimulator (input: SimulatorOptionsInput = {}, deps: S
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? false }),
     // Per-request log lines would cost more than the simulated work at benchmark rates.
     logController: new LogController({ disableRequestLogging: true }),
-    // GameSO references may be long; Fastify's default would 404 past 100 characters.
+    // Upstream references may be long; Fastify's default would 404 past 100 characters.
     routerOptions: { maxParamLength: 500 },
     bodyLimit: 1024 * 1024
   })
-
-  // The runtime-changeable part, one object shared by the order book and the dispatcher.
-  const settings = Object.fromEntries(Object.keys(settingsSchema.shape).map((key) => [key, options[key as keyof Settings]])) as Settings
-  const random = createRandomStreams(options.seed)
-  const stats = new SimulatorStats()
-  const faults = new FaultState(options.faults, now)
   const sleeper = new Sleeper()
-  const dispatcher = new WebhookDispatcher({ settings, faults: () => faults.faults, random: random.webhooks, stats, log: app.log })
-  const book = new OrderBook({
-    catalog: buildCatalog(options.catalog, options.extraSkus),
-    random: random.orders,
-    settings,
-    now,
-    onChange: (order) => dispatcher.orderChanged(order)
-  })
+  const modules: readonly ProviderModule[] = providers
+  const running: Array<{ module: ProviderModule, instance: PersonalityInstance<BaseControl> }> = modules.map((module, index) => ({
+    module,
+    instance: module.simulator.start({
+      seed: options.seed,
+      random: createRandomStreams(options.seed, index),
+      now,
+      log: app.log.child({ upstream: module.name }),
+      sleeper
+    }, optionsOf(options, module, index))
+  }))
 
-  const publicSettings = (): PublicSettings => {
-    const { webhookSecret: secret, ...rest } = settings
-    return { ...rest, webhookSecretSet: secret !== null }
-  }
-  const control: SimulatorControl = {
-    apiKey: options.apiKey,
-    seed: options.seed,
-    stats: () => {
-      const ordersByStatus = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<OrderStatus, number>
-      for (const order of book.values()) ordersByStatus[order.status]++
-      return stats.toJSON({ ordersByStatus, ordersTotal: book.size, webhooksPending: dispatcher.pending })
-    },
-    resetStats: () => stats.reset(),
-    faults: () => faults.toJSON(),
-    setFaults: (patch) => {
-      faults.update(patch)
-      return faults.toJSON()
-    },
-    clearFaults: () => {
-      faults.clear()
-      return faults.toJSON()
-    },
-    settings: publicSettings,
-    updateSettings: (patch) => {
-      // Delay changes apply from each order's next step; switching autoProgress acts at once.
-      Object.assign(settings, patch)
-      if (patch.autoProgress === true) book.resumeAll()
-      if (patch.autoProgress === false) book.pauseAll()
-      return publicSettings()
-    },
-    seedOrders: (seeds) => book.seed(parseBody(seedBatchSchema, { orders: seeds }).orders).map(toGameSoOrder),
-    order: (referenceId) => {
-      const order = book.get(referenceId)
-      return order && toGameSoOrder(order)
-    },
-    orders: (status) => {
-      const found: GameSoOrder[] = []
-      for (const order of book.values()) if (status === undefined || order.status === status) found.push(toGameSoOrder(order))
-      return found
-    },
-    advance: (referenceId) => toGameSoOrder(book.advance(referenceId)),
-    clearOrders: () => book.clear(),
-    webhooksIdle: () => dispatcher.whenIdle()
-  }
-
+  // The project's error shape, for the control API and any upstream that does not set its own.
   app.setNotFoundHandler((request, reply) => {
     return reply.code(404).send(errorBody(404, 'NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`))
   })
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) return reply.code(error.statusCode).send(errorBody(error.statusCode, error.code, error.message))
-    // GameSO documents BAD_REQUEST for a body that is missing or not JSON, whatever the cause.
+    // A body that is missing or not JSON is BAD_REQUEST, whatever the parser's cause.
     if (error.statusCode === 400 || error.statusCode === 415) {
       return reply.code(400).send(errorBody(400, 'BAD_REQUEST', error.statusCode === 415 ? 'Content-Type must be application/json' : 'Request body must be valid JSON'))
     }
@@ -146,20 +85,32 @@ export async function buildSimulator (input: SimulatorOptionsInput = {}, deps: S
   // Wake held-back responses before the server waits for in-flight requests to finish.
   app.addHook('preClose', async () => sleeper.wakeAll())
   app.addHook('onClose', async () => {
-    book.pauseAll()
-    await dispatcher.close()
+    await Promise.all(running.map(({ instance }) => instance.close()))
   })
   app.addHook('onReady', async () => {
-    app.log.info({ seed: options.seed, orders: book.size, webhookUrls: settings.webhookUrls, faults: faults.toJSON() }, 'GameSO simulator ready')
+    const upstreams = Object.fromEntries(running.map(({ module, instance }) => [module.name, instance.summary()]))
+    app.log.info({ seed: options.seed, ...upstreams }, 'simulator ready')
   })
 
-  await app.register(apiRoutes, { apiKey: options.apiKey, book, faults, stats, random: random.api, sleeper })
-  await app.register(controlRoutes, { control })
-  return { app, control }
+  for (const [index, { module, instance }] of running.entries()) {
+    await app.register(instance.api)
+    for (const prefix of controlPrefixes(module, index)) {
+      await app.register(controlRoutes, { prefix, control: instance.control, orderRoutes: instance.orderControlApi })
+    }
+  }
+
+  const controls = Object.fromEntries(running.map(({ module, instance }) => [module.name, instance.control]))
+  return {
+    app,
+    // The registry's order is the order of these types: entry 0 is the first upstream's control.
+    control: running[0]?.instance.control as ControlOf<Registered[0]>,
+    controls: controls as SimulatorControls,
+    mirrorEnvironment: (baseUrl) => Object.assign({}, ...running.map(({ instance }) => instance.mirrorEnvironment(baseUrl)))
+  }
 }
 
 export interface RunningSimulator extends Simulator {
-  /** e.g. http://127.0.0.1:4010 — the base URL to give the service as GAMESO_BASE_URL. */
+  /** e.g. http://127.0.0.1:4010 — the base URL to give the service for every upstream. */
   url: string
   close (): Promise<void>
 }

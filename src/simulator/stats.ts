@@ -1,5 +1,3 @@
-import type { OrderStatus } from './order.js'
-
 /** Seconds of per-second request history kept: an hour, so a long benchmark run stays bounded. */
 const HISTORY_SECONDS = 3600
 
@@ -54,8 +52,9 @@ export class SimulatorStats {
   private readonly inFlightGetsByReference = new Map<string, number>()
 
   /**
-   * Records an API request arriving. `getReference` is set for GET /v1/orders/:reference_id, whose
-   * concurrency per reference is tracked. Returns the function to call when the request ends.
+   * Records an API request arriving. `getReference` is set for a request that reads one order by
+   * its reference in the URL (a GET by reference), whose concurrency per reference is tracked.
+   * Returns the function to call when the request ends.
    */
   requestStarted (getReference: string | undefined, nowMs = Date.now()): () => void {
     this.total++
@@ -67,22 +66,32 @@ export class SimulatorStats {
     }
     this.inFlight++
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
-    if (getReference !== undefined) {
-      increment(this.getsByReference, getReference)
-      const concurrent = increment(this.inFlightGetsByReference, getReference)
-      if (concurrent > this.maxGetsPerReference) {
-        this.maxGetsPerReference = concurrent
-        this.maxGetsReference = getReference
-      }
-    }
+    const lookupEnded = getReference === undefined ? undefined : this.lookupStarted(getReference)
     let ended = false
     return () => {
       if (ended) return
       ended = true
       this.inFlight--
-      if (getReference !== undefined && increment(this.inFlightGetsByReference, getReference, -1) === 0) {
-        this.inFlightGetsByReference.delete(getReference)
-      }
+      lookupEnded?.()
+    }
+  }
+
+  /**
+   * Records a read of one order by reference, for an API that learns the reference only from the
+   * body (an upstream queried by POST). Returns the function to call when the request ends.
+   */
+  lookupStarted (reference: string): () => void {
+    increment(this.getsByReference, reference)
+    const concurrent = increment(this.inFlightGetsByReference, reference)
+    if (concurrent > this.maxGetsPerReference) {
+      this.maxGetsPerReference = concurrent
+      this.maxGetsReference = reference
+    }
+    let ended = false
+    return () => {
+      if (ended) return
+      ended = true
+      if (increment(this.inFlightGetsByReference, reference, -1) === 0) this.inFlightGetsByReference.delete(reference)
     }
   }
 
@@ -116,7 +125,7 @@ export class SimulatorStats {
     Object.assign(this.webhooks, zeroWebhookCounters())
   }
 
-  toJSON (extra: { ordersByStatus: Record<OrderStatus, number>, ordersTotal: number, webhooksPending: number }) {
+  toJSON<Status extends string> (extra: { ordersByStatus: Readonly<Record<Status, number>>, ordersTotal: number, webhooksPending: number }) {
     const byStatus: Record<string, number> = {}
     const byRoute: Record<string, Record<string, number>> = {}
     for (const [route, statuses] of this.byRoute) {
@@ -150,3 +159,6 @@ export class SimulatorStats {
     }
   }
 }
+
+/** The stats document of an upstream whose orders take the statuses `Status`. */
+export type StatsView<Status extends string = string> = ReturnType<typeof SimulatorStats.prototype.toJSON<Status>>

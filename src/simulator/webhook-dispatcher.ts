@@ -1,64 +1,61 @@
-import { createHmac } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { Agent, request } from 'undici'
 import type { Faults } from './faults.js'
-import { toGameSoOrder, type OrderStatus, type SimOrder } from './order.js'
 import type { Random } from './random.js'
 import type { SimulatorStats } from './stats.js'
 
 /** Sockets kept per receiver: enough for bursts, few enough that 10,000 events queue, not flood. */
 const CONNECTIONS_PER_RECEIVER = 64
+/** More of an answer than any receipt needs; the rest is discarded unread. */
+const MAX_ANSWER_BYTES = 64 * 1024
 
-/** How webhooks go out, read live so the control API can retarget them mid-run. */
-export interface WebhookSettings {
+/** Where and how long, read live so the control API can retarget deliveries mid-run. */
+export interface DeliverySettings {
   webhookUrls: readonly string[]
-  /** Unset: deliveries carry no signature header. */
-  webhookSecret: string | null
-  signatureHeader: string
-  /** Put before the hex digest, e.g. "sha256="; empty by default. */
-  signaturePrefix: string
-  /** Statuses that send `order.<status>`; GameSO documents only completed and failed. */
-  webhookEvents: readonly OrderStatus[]
-  maxRetries: number
-  retryDelayMs: number
   webhookTimeoutMs: number
 }
 
-/** Lower-case hex HMAC-SHA256 of the exact body bytes. */
-export function signBody (body: Buffer | string, secret: string): string {
-  return createHmac('sha256', secret).update(body).digest('hex')
-}
-
-/** GameSO's envelope; `timestamp` is the Unix second of the change, like `updated_at`. */
-export function webhookBody (order: SimOrder): Buffer {
-  return Buffer.from(JSON.stringify({
-    event: `order.${order.status}`,
-    timestamp: Math.floor(order.updatedAtMs / 1000),
-    data: toGameSoOrder(order)
-  }))
-}
-
-interface Delivery {
-  url: string
+/** One upstream event, serialized once: every URL, copy and retry carries these bytes. */
+export interface Notification {
+  /** Counted by this name in the stats (`webhooks.byEvent`). */
   event: string
   referenceId: string
   body: Buffer
-  headers: Record<string, string>
+  /** The headers of one attempt; an upstream that signs every attempt afresh builds them anew. */
+  headers: () => Record<string, string>
+}
+
+interface Delivery extends Notification {
+  url: string
   attempts: number
 }
 
 export interface WebhookDispatcherOptions {
-  settings: WebhookSettings
+  settings: DeliverySettings
+  /** The wait before retry number `retry` (1 is the first); undefined gives the delivery up. */
+  retryDelayMs: (retry: number) => number | undefined
+  /** Whether an answer counts as received; unset, any 2xx does. */
+  accepts?: (statusCode: number, body: string) => boolean
   faults: () => Readonly<Faults>
   random: Random
   stats: SimulatorStats
   log: FastifyBaseLogger
 }
 
+async function readAnswer (body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    if (size < MAX_ANSWER_BYTES) chunks.push(chunk)
+    size += chunk.length
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8')
+}
+
 /**
- * Sends GameSO-style webhooks with GameSO's retry policy (max_retries, fixed retry_delay) and the
- * webhook faults: drop, duplicate, delay and reorder. Each event is serialized and signed once,
- * when the order changes, so a retry or a late copy carries the snapshot of that moment.
+ * Sends webhooks with the upstream's retry policy and the webhook faults: drop, duplicate, delay
+ * and reorder. Each event is serialized once, when the order changes, so a retry or a late copy
+ * carries the snapshot of that moment.
  */
 export class WebhookDispatcher {
   private readonly agent = new Agent({ connections: CONNECTIONS_PER_RECEIVER })
@@ -77,16 +74,14 @@ export class WebhookDispatcher {
     return this.pendingDeliveries
   }
 
-  /** Called on every status change; sends when the status is a configured event. */
-  orderChanged (order: SimOrder): void {
+  /**
+   * Sends one event to every configured URL, through the drop and duplicate faults. Counted as
+   * generated even when no URL is configured, so a test sees what would have been sent.
+   */
+  send (notification: Notification): void {
     const { settings, stats, random } = this.options
-    if (this.closed || !order.sendWebhooks || !settings.webhookEvents.includes(order.status)) return
-    const event = `order.${order.status}`
-    stats.webhookGenerated(event)
-    if (settings.webhookUrls.length === 0) return
-    const body = webhookBody(order)
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'GameSO-Simulator/1.0' }
-    if (settings.webhookSecret) headers[settings.signatureHeader] = settings.signaturePrefix + signBody(body, settings.webhookSecret)
+    if (this.closed) return
+    stats.webhookGenerated(notification.event)
     const faults = this.options.faults()
     for (const url of settings.webhookUrls) {
       if (random.chance(faults.dropRate)) {
@@ -96,9 +91,7 @@ export class WebhookDispatcher {
       let copies = 1
       while (copies < 4 && random.chance(faults.duplicateRate)) copies++
       stats.webhooks.duplicated += copies - 1
-      for (let copy = 0; copy < copies; copy++) {
-        this.enqueue({ url, event, referenceId: order.referenceId, body, headers, attempts: 0 })
-      }
+      for (let copy = 0; copy < copies; copy++) this.enqueue({ ...notification, url, attempts: 0 })
     }
   }
 
@@ -165,28 +158,36 @@ export class WebhookDispatcher {
     delivery.attempts++
     stats.webhooks.attempted++
     let outcome: { statusCode?: number, err?: unknown }
+    let accepted = false
     try {
       const response = await request(delivery.url, {
         method: 'POST',
-        headers: delivery.headers,
+        headers: delivery.headers(),
         body: delivery.body,
         dispatcher: this.agent,
         signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(settings.webhookTimeoutMs)])
       })
-      await response.body.dump()
+      const { accepts } = this.options
+      if (accepts) {
+        accepted = accepts(response.statusCode, await readAnswer(response.body))
+      } else {
+        await response.body.dump()
+        accepted = response.statusCode >= 200 && response.statusCode < 300
+      }
       outcome = { statusCode: response.statusCode }
     } catch (err) {
       outcome = { err }
     }
     if (this.closed) return
     const context = { url: delivery.url, event: delivery.event, referenceId: delivery.referenceId, attempt: delivery.attempts, ...outcome }
-    if (outcome.statusCode !== undefined && outcome.statusCode >= 200 && outcome.statusCode < 300) {
+    const retryDelayMs = accepted ? undefined : this.options.retryDelayMs(delivery.attempts)
+    if (accepted) {
       stats.webhooks.delivered++
       this.settle()
-    } else if (delivery.attempts <= settings.maxRetries) {
+    } else if (retryDelayMs !== undefined) {
       stats.webhooks.retried++
       log.debug(context, 'webhook delivery failed, retrying')
-      this.later(settings.retryDelayMs, delivery)
+      this.later(retryDelayMs, delivery)
     } else {
       stats.webhooks.failed++
       log.warn(context, 'webhook delivery failed, giving up')

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { buildCatalog, formatSatang, parseSkuList, toSatang } from '../../src/simulator/catalog.js'
+import { buildCatalog, formatSatang, parseSkuList, toSatang } from '../../src/providers/gameso/simulator/catalog.js'
+import {
+  applyStatus, ITEM_NOT_FOUND, newItem, nextStatus, planItem, toGameSoOrder, type GameSoOrder, type SimOrder
+} from '../../src/providers/gameso/simulator/order.js'
 import { SlidingWindowLimiter } from '../../src/simulator/faults.js'
 import { SimulatorConfigError, simulatorConfigFromEnv } from '../../src/simulator/options.js'
-import {
-  applyStatus, ITEM_NOT_FOUND, newItem, nextStatus, nextTimestamp, planItem, toGameSoOrder, type GameSoOrder, type SimOrder
-} from '../../src/simulator/order.js'
 import { createRandomStreams } from '../../src/simulator/random.js'
+import { nextTimestamp } from '../../src/simulator/timestamps.js'
 
 const catalog = buildCatalog([
   { sku: 'DIAMOND_500', price: '500.00' },

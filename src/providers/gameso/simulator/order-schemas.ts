@@ -1,11 +1,8 @@
 import { z } from 'zod'
-import { BadRequestError, ValidationError } from '../errors.js'
+import { expected } from '../../../simulator/parse-body.js'
 import { ORDER_STATUSES } from './order.js'
 
-/** zod error text in GameSO's voice: the caller prefixes the field, e.g. "reference_id is required". */
-function expected (what: string) {
-  return (issue: { input?: unknown }) => issue.input === undefined ? 'is required' : `must be ${what}`
-}
+// Error text in GameSO's voice: the field first, e.g. "reference_id is required".
 
 const text = (max: number) => z.string({ error: expected('a string') })
   .min(1, 'must not be empty')
@@ -74,27 +71,3 @@ export const seedBatchSchema = z.object({
     .min(1, 'must contain at least 1 order')
     .max(100_000, 'must contain at most 100000 orders')
 })
-
-function fieldPath (path: readonly PropertyKey[]): string {
-  return path.reduce<string>((joined, key) => typeof key === 'number' ? `${joined}[${key}]` : (joined ? `${joined}.${String(key)}` : String(key)), '')
-}
-
-/**
- * Parses a JSON body the way GameSO answers: no object at all is BAD_REQUEST, field problems are
- * VALIDATION_ERROR naming each field ("items[0].quantity must be at least 1").
- */
-export function parseBody<T extends z.ZodType> (schema: T, body: unknown): z.output<T> {
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new BadRequestError('Request body must be a JSON object')
-  }
-  const result = schema.safeParse(body)
-  if (result.success) return result.data
-  throw new ValidationError(describeIssues(result.error.issues))
-}
-
-function describeIssues (issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => {
-    const field = fieldPath(issue.path)
-    return field ? `${field} ${issue.message}` : issue.message
-  }).join('; ')
-}

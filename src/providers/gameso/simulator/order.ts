@@ -1,5 +1,5 @@
 import { formatSatang, type CatalogEntry } from './catalog.js'
-import type { Random } from './random.js'
+import type { Random } from '../../../simulator/random.js'
 
 export const ORDER_STATUSES = ['pending', 'processing', 'completed', 'failed'] as const
 export type OrderStatus = typeof ORDER_STATUSES[number]
@@ -114,14 +114,6 @@ export function nextStatus (order: SimOrder): OrderStatus | undefined {
   if (order.status === 'pending') return 'processing'
   if (order.status === 'processing') return order.items.some((item) => item.plan.failedQuantity > 0) ? 'failed' : 'completed'
   return undefined
-}
-
-/**
- * `updated_at` must grow strictly with every change, even when two changes fall in the same
- * millisecond or the clock steps back: consumers order snapshots by it.
- */
-export function nextTimestamp (previousMs: number, nowMs: number): number {
-  return Math.max(nowMs, previousMs + 1)
 }
 
 /** Moves the order to `status` at `atMs`; a final status reveals the planned item outcome. */

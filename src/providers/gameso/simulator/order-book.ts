@@ -1,11 +1,13 @@
-import { AppError, NotFoundError } from '../errors.js'
+import { AppError, NotFoundError } from '../../../errors.js'
+import { ProgressTimers } from '../../../simulator/progress-timers.js'
+import type { Random } from '../../../simulator/random.js'
+import { nextTimestamp } from '../../../simulator/timestamps.js'
 import type { CatalogEntry } from './catalog.js'
 import {
-  applyStatus, isFinal, ITEM_NOT_FOUND, newItem, nextStatus, nextTimestamp, planItem,
+  applyStatus, isFinal, ITEM_NOT_FOUND, newItem, nextStatus, planItem,
   type ItemPlan, type SimItem, type SimOrder
 } from './order.js'
 import type { CreateOrderBody, SeedOrder } from './order-schemas.js'
-import type { Random } from './random.js'
 
 /** The progression settings, read live so a change through the control API applies at once. */
 export interface ProgressSettings {
@@ -42,7 +44,7 @@ class SeedError extends AppError {
  */
 export class OrderBook {
   private readonly orders = new Map<string, SimOrder>()
-  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly timers = new ProgressTimers()
 
   constructor (private readonly options: OrderBookOptions) {}
 
@@ -105,8 +107,7 @@ export class OrderBook {
 
   /** Stops every timer; orders stay where they are (autoProgress switched off, or closing). */
   pauseAll (): void {
-    for (const timer of this.timers.values()) clearTimeout(timer)
-    this.timers.clear()
+    this.timers.cancelAll()
   }
 
   clear (): void {
@@ -124,18 +125,11 @@ export class OrderBook {
     const { settings } = this.options
     if (!settings.autoProgress || !order.autoProgress || isFinal(order.status) || this.timers.has(order.referenceId)) return
     const delay = order.status === 'pending' ? settings.processingDelayMs : settings.completionDelayMs
-    this.timers.set(order.referenceId, setTimeout(() => {
-      this.timers.delete(order.referenceId)
-      this.step(order)
-    }, delay))
+    this.timers.schedule(order.referenceId, delay, () => this.step(order))
   }
 
   private step (order: SimOrder): void {
-    const timer = this.timers.get(order.referenceId)
-    if (timer) {
-      clearTimeout(timer)
-      this.timers.delete(order.referenceId)
-    }
+    this.timers.cancel(order.referenceId)
     const status = nextStatus(order)
     if (!status) return
     applyStatus(order, status, nextTimestamp(order.updatedAtMs, this.options.now()))

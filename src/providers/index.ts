@@ -1,0 +1,6 @@
+import { gamesoProvider } from './gameso/index.js'
+
+/** Every upstream the codebase knows, in a fixed order: the first is the simulator's default. */
+export const providers = [gamesoProvider] as const
+
+export type ProviderName = typeof providers[number]['name']

@@ -1,0 +1,14 @@
+import type { SimulatorPersonality } from '../simulator/personality.js'
+
+/**
+ * Everything the codebase knows about one upstream, as one value. Generic code iterates the
+ * registry (`providers/index.ts`) instead of asking which upstream it is talking to.
+ */
+export interface ProviderModule<Personality extends SimulatorPersonality = SimulatorPersonality> {
+  /** The provider's key: in stored orders, in paths such as `/_control/<name>/…`. */
+  readonly name: string
+  /** How people write it, for logs and docs. */
+  readonly displayName: string
+  /** How the simulator plays this upstream. */
+  readonly simulator: Personality
+}
