@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import type { FaultState, faultsPatchSchema } from './faults.js'
 import { patchSchemaOf } from './patch-schema.js'
 import type { SimulatorStats, StatsView } from './stats.js'
+import type { TimedOrderBook } from './timed-order-book.js'
 import type { WebhookDispatcher } from './webhook-dispatcher.js'
 
 type FaultsView = ReturnType<FaultState['toJSON']>
@@ -27,7 +28,7 @@ export interface BaseControl<Settings extends object = object, Shown = unknown, 
   webhooksIdle (): Promise<void>
 }
 
-export interface BaseControlParts<Settings extends object, Secret extends keyof Settings, Status extends string, Extra extends object> {
+export interface BaseControlParts<Settings extends { autoProgress: boolean }, Secret extends keyof Settings, Status extends string, Extra extends object> {
   seed: number
   stats: SimulatorStats
   faults: FaultState
@@ -36,18 +37,19 @@ export interface BaseControlParts<Settings extends object, Secret extends keyof 
   settings: Settings
   settingsSchema: z.ZodObject
   secretSettings: readonly Secret[]
-  orderCounts: () => { total: number, byStatus: Readonly<Record<Status, number>> }
+  book: Pick<TimedOrderBook<unknown, Status>, 'counts' | 'resumeAll' | 'pauseAll' | 'clear'>
+  /** Every status, for the counts in the stats. */
+  statuses: readonly Status[]
   /** Counters of this upstream's own, shown beside the common ones. */
-  extraStats: () => Extra
-  /** Acts on a settings change at once (e.g. timers stopped when auto-progress goes off). */
-  settingsChanged: (patch: Partial<Settings>) => void
-  clearOrders: () => void
+  extraStats?: () => Extra
+  /** Zeroes them with the common ones. */
+  onStatsReset?: () => void
 }
 
-export function createBaseControl<Settings extends object, Secret extends keyof Settings, Status extends string, Extra extends object> (
+export function createBaseControl<Settings extends { autoProgress: boolean }, Secret extends keyof Settings, Status extends string, Extra extends object = object> (
   parts: BaseControlParts<Settings, Secret, Status, Extra>
 ): BaseControl<Settings, PublicSettings<Settings, Secret>, StatsView<Status> & Extra> {
-  const { stats, faults, dispatcher, settings } = parts
+  const { stats, faults, dispatcher, settings, book } = parts
   const publicSettings = (): PublicSettings<Settings, Secret> => {
     const shown = { ...settings } as Record<string, unknown>
     for (const secret of parts.secretSettings) {
@@ -60,10 +62,13 @@ export function createBaseControl<Settings extends object, Secret extends keyof 
   return {
     seed: parts.seed,
     stats: () => {
-      const orders = parts.orderCounts()
-      return { ...stats.toJSON({ ordersByStatus: orders.byStatus, ordersTotal: orders.total, webhooksPending: dispatcher.pending }), ...parts.extraStats() }
+      const orders = book.counts(parts.statuses)
+      return { ...stats.toJSON({ ordersByStatus: orders.byStatus, ordersTotal: orders.total, webhooksPending: dispatcher.pending }), ...parts.extraStats?.() } as StatsView<Status> & Extra
     },
-    resetStats: () => stats.reset(),
+    resetStats: () => {
+      stats.reset()
+      parts.onStatsReset?.()
+    },
     faults: () => faults.toJSON(),
     setFaults: (patch) => {
       faults.update(patch)
@@ -75,12 +80,14 @@ export function createBaseControl<Settings extends object, Secret extends keyof 
     },
     settings: publicSettings,
     updateSettings: (patch) => {
+      // Delay changes apply from each order's next step; switching auto-progress acts at once.
       Object.assign(settings, patch)
-      parts.settingsChanged(patch)
+      if (patch.autoProgress === true) book.resumeAll()
+      if (patch.autoProgress === false) book.pauseAll()
       return publicSettings()
     },
     settingsPatchSchema: patchSchemaOf(parts.settingsSchema) as z.ZodType<Partial<Settings>>,
-    clearOrders: parts.clearOrders,
+    clearOrders: () => book.clear(),
     webhooksIdle: () => dispatcher.whenIdle()
   }
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import { BadRequestError, ValidationError } from '../errors.js'
 
 /** zod error text that reads after the field name: "reference_id is required", "… must be a string". */
@@ -28,4 +28,13 @@ export function parseBody<T extends z.ZodType> (schema: T, body: unknown): z.out
   const result = schema.safeParse(body)
   if (result.success) return result.data
   throw new ValidationError(describeIssues(result.error.issues))
+}
+
+/** Many seeds in one request, so 10,000 stale orders take one call. */
+export function seedBatchOf<T extends z.ZodType> (seed: T) {
+  return z.object({
+    orders: z.array(seed, { error: expected('an array') })
+      .min(1, 'must contain at least 1 order')
+      .max(100_000, 'must contain at most 100000 orders')
+  })
 }

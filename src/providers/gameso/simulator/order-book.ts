@@ -1,11 +1,11 @@
 import { AppError, NotFoundError } from '../../../errors.js'
-import { ProgressTimers } from '../../../simulator/progress-timers.js'
 import type { Random } from '../../../simulator/random.js'
+import { TimedOrderBook } from '../../../simulator/timed-order-book.js'
 import { nextTimestamp } from '../../../simulator/timestamps.js'
 import type { CatalogEntry } from './catalog.js'
 import {
   applyStatus, isFinal, ITEM_NOT_FOUND, newItem, nextStatus, planItem,
-  type ItemPlan, type SimItem, type SimOrder
+  type ItemPlan, type OrderStatus, type SimItem, type SimOrder
 } from './order.js'
 import type { CreateOrderBody, SeedOrder } from './order-schemas.js'
 
@@ -38,26 +38,10 @@ class SeedError extends AppError {
   constructor (message: string) { super(400, 'VALIDATION_ERROR', message) }
 }
 
-/**
- * Every order the simulator knows, in memory, each with at most one pending timer that moves it
- * to its next status. Lookups are by reference (O(1)).
- */
-export class OrderBook {
-  private readonly orders = new Map<string, SimOrder>()
-  private readonly timers = new ProgressTimers()
-
-  constructor (private readonly options: OrderBookOptions) {}
-
-  get size (): number {
-    return this.orders.size
-  }
-
-  get (referenceId: string): SimOrder | undefined {
-    return this.orders.get(referenceId)
-  }
-
-  values (): IterableIterator<SimOrder> {
-    return this.orders.values()
+/** GameSO's orders: pending → processing after processingDelayMs → completed | failed after completionDelayMs. */
+export class OrderBook extends TimedOrderBook<SimOrder, OrderStatus> {
+  constructor (private readonly options: OrderBookOptions) {
+    super(options.onChange)
   }
 
   create (body: CreateOrderBody): SimOrder {
@@ -100,41 +84,25 @@ export class OrderBook {
     return order
   }
 
-  /** Puts every moving order back on the timer, e.g. after autoProgress was switched on. */
-  resumeAll (): void {
-    for (const order of this.orders.values()) this.schedule(order)
+  protected referenceOf (order: SimOrder): string {
+    return order.referenceId
   }
 
-  /** Stops every timer; orders stay where they are (autoProgress switched off, or closing). */
-  pauseAll (): void {
-    this.timers.cancelAll()
+  protected statusOf (order: SimOrder): OrderStatus {
+    return order.status
   }
 
-  clear (): void {
-    this.pauseAll()
-    this.orders.clear()
-  }
-
-  private add (order: SimOrder): void {
-    this.orders.set(order.referenceId, order)
-    this.options.onChange(order)
-    this.schedule(order)
-  }
-
-  private schedule (order: SimOrder): void {
+  protected nextStepDelayMs (order: SimOrder): number | undefined {
     const { settings } = this.options
-    if (!settings.autoProgress || !order.autoProgress || isFinal(order.status) || this.timers.has(order.referenceId)) return
-    const delay = order.status === 'pending' ? settings.processingDelayMs : settings.completionDelayMs
-    this.timers.schedule(order.referenceId, delay, () => this.step(order))
+    if (!settings.autoProgress || !order.autoProgress || isFinal(order.status)) return undefined
+    return order.status === 'pending' ? settings.processingDelayMs : settings.completionDelayMs
   }
 
-  private step (order: SimOrder): void {
-    this.timers.cancel(order.referenceId)
+  protected transition (order: SimOrder): boolean {
     const status = nextStatus(order)
-    if (!status) return
+    if (!status) return false
     applyStatus(order, status, nextTimestamp(order.updatedAtMs, this.options.now()))
-    this.options.onChange(order)
-    this.schedule(order)
+    return true
   }
 
   private catalogEntry (sku: string, where: string): CatalogEntry {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { expected } from '../../../simulator/parse-body.js'
+import { expected, seedBatchOf } from '../../../simulator/parse-body.js'
 import { ORDER_STATUSES } from './order.js'
 
 // Error text in GameSO's voice: the field first, e.g. "reference_id is required".
@@ -65,9 +65,4 @@ export const seedOrderSchema = z.object({
 export type SeedOrder = z.output<typeof seedOrderSchema>
 export type SeedOrderInput = z.input<typeof seedOrderSchema>
 
-/** Many seeds in one request, so 10,000 stale orders take one call. */
-export const seedBatchSchema = z.object({
-  orders: z.array(seedOrderSchema, { error: expected('an array') })
-    .min(1, 'must contain at least 1 order')
-    .max(100_000, 'must contain at most 100000 orders')
-})
+export const seedBatchSchema = seedBatchOf(seedOrderSchema)

@@ -1,19 +1,16 @@
-import { ApiGate } from '../../../simulator/api-gate.js'
 import { createBaseControl } from '../../../simulator/control.js'
-import { FaultState } from '../../../simulator/faults.js'
+import { orderControlRoutes } from '../../../simulator/order-control-routes.js'
 import { parseBody } from '../../../simulator/parse-body.js'
 import { liveSettings } from '../../../simulator/personality-options.js'
 import type { SimulatorPersonality } from '../../../simulator/personality.js'
-import { SimulatorStats } from '../../../simulator/stats.js'
-import { WebhookDispatcher } from '../../../simulator/webhook-dispatcher.js'
+import { upstreamParts } from '../../../simulator/upstream-parts.js'
 import { apiRoutes, SERVER_ERROR_STATUSES } from './api-routes.js'
 import { buildCatalog } from './catalog.js'
-import { orderControlRoutes } from './control-routes.js'
 import type { GameSoControl } from './control.js'
 import { environment, optionsSchema, settingsSchema } from './options.js'
 import { OrderBook } from './order-book.js'
-import { seedBatchSchema } from './order-schemas.js'
-import { ORDER_STATUSES, toGameSoOrder, type GameSoOrder, type OrderStatus } from './order.js'
+import { seedBatchSchema, seedOrderSchema, type SeedOrderInput } from './order-schemas.js'
+import { ORDER_STATUSES, toGameSoOrder } from './order.js'
 import { gamesoWebhooks } from './webhooks.js'
 
 /**
@@ -26,15 +23,11 @@ export const gamesoSimulator: SimulatorPersonality<typeof optionsSchema, GameSoC
   environment,
   start (context, options) {
     const settings = liveSettings(settingsSchema, options)
-    const faults = new FaultState(options.faults, context.now)
-    const stats = new SimulatorStats()
-    const dispatcher = new WebhookDispatcher({
+    const { faults, stats, dispatcher, gate } = upstreamParts(context, {
       settings,
+      faults: options.faults,
       retryDelayMs: (retry) => retry <= settings.maxRetries ? settings.retryDelayMs : undefined,
-      faults: () => faults.faults,
-      random: context.random.webhooks,
-      stats,
-      log: context.log
+      serverErrorStatuses: SERVER_ERROR_STATUSES
     })
     const book = new OrderBook({
       catalog: buildCatalog(options.catalog, options.extraSkus),
@@ -43,7 +36,6 @@ export const gamesoSimulator: SimulatorPersonality<typeof optionsSchema, GameSoC
       now: context.now,
       onChange: gamesoWebhooks(settings, dispatcher)
     })
-    const gate = new ApiGate({ faults, random: context.random.api, sleeper: context.sleeper, serverErrorStatuses: SERVER_ERROR_STATUSES })
 
     const base = createBaseControl({
       seed: context.seed,
@@ -53,18 +45,8 @@ export const gamesoSimulator: SimulatorPersonality<typeof optionsSchema, GameSoC
       settings,
       settingsSchema,
       secretSettings: ['webhookSecret'],
-      orderCounts: () => {
-        const byStatus = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<OrderStatus, number>
-        for (const order of book.values()) byStatus[order.status]++
-        return { total: book.size, byStatus }
-      },
-      extraStats: () => ({}),
-      // Delay changes apply from each order's next step; switching autoProgress acts at once.
-      settingsChanged: (patch) => {
-        if (patch.autoProgress === true) book.resumeAll()
-        if (patch.autoProgress === false) book.pauseAll()
-      },
-      clearOrders: () => book.clear()
+      book,
+      statuses: ORDER_STATUSES
     })
     const control: GameSoControl = {
       ...base,
@@ -74,18 +56,18 @@ export const gamesoSimulator: SimulatorPersonality<typeof optionsSchema, GameSoC
         const order = book.get(referenceId)
         return order && toGameSoOrder(order)
       },
-      orders: (status) => {
-        const found: GameSoOrder[] = []
-        for (const order of book.values()) if (status === undefined || order.status === status) found.push(toGameSoOrder(order))
-        return found
-      },
+      orders: (status) => book.list(status).map(toGameSoOrder),
       advance: (referenceId) => toGameSoOrder(book.advance(referenceId))
     }
 
     return {
       control,
       api: (app) => apiRoutes(app, { apiKey: options.apiKey, book, gate, stats }),
-      orderControlApi: (app) => orderControlRoutes(app, { control }),
+      orderControlApi: (app) => orderControlRoutes(app, {
+        control: { ...control, seedOrders: (seeds) => control.seedOrders(seeds as readonly SeedOrderInput[]) },
+        statuses: ORDER_STATUSES,
+        seedSchema: seedOrderSchema
+      }),
       summary: () => ({ orders: book.size, webhookUrls: settings.webhookUrls, faults: faults.toJSON() }),
       mirrorEnvironment: (baseUrl) => ({
         GAMESO_BASE_URL: baseUrl,
