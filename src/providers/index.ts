@@ -1,6 +1,7 @@
 import { gamesoProvider } from './gameso/index.js'
+import { midasbuyProvider } from './midasbuy/index.js'
 
 /** Every upstream the codebase knows, in a fixed order: the first is the simulator's default. */
-export const providers = [gamesoProvider] as const
+export const providers = [gamesoProvider, midasbuyProvider] as const
 
 export type ProviderName = typeof providers[number]['name']
