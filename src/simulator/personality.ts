@@ -27,6 +27,8 @@ export interface PersonalityInstance<Control extends BaseControl> {
   summary (): Record<string, unknown>
   /** The environment variables that point a mirror at this simulator for this upstream. */
   mirrorEnvironment (baseUrl: string): Record<string, string>
+  /** Called once every upstream's routes are registered: what counts "from start" starts now. */
+  started (): void
   /** Stops its timers and abandons its pending deliveries. */
   close (): Promise<void>
 }

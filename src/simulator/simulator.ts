@@ -99,6 +99,8 @@ export async function buildSimulator (input: SimulatorOptionsInput = {}, deps: S
     }
   }
 
+  for (const { instance } of running) instance.started()
+
   const controls = Object.fromEntries(running.map(({ module, instance }) => [module.name, instance.control]))
   return {
     app,

@@ -28,5 +28,10 @@ export function upstreamParts (context: PersonalityContext, options: UpstreamPar
     log: context.log
   })
   const gate = new ApiGate({ faults, random: context.random.api, sleeper: context.sleeper, serverErrorStatuses: options.serverErrorStatuses })
-  return { faults, stats, dispatcher, gate }
+  // An outage given at start lasts that long from when the simulator can answer, not from when
+  // this upstream was built: registering every upstream's routes takes a while on a busy machine.
+  const started = () => {
+    if (options.faults.downForMs !== undefined && options.faults.downForMs > 0) faults.update({ downForMs: options.faults.downForMs })
+  }
+  return { faults, stats, dispatcher, gate, started }
 }

@@ -23,7 +23,7 @@ export const gamesoSimulator: SimulatorPersonality<typeof optionsSchema, GameSoC
   environment,
   start (context, options) {
     const settings = liveSettings(settingsSchema, options)
-    const { faults, stats, dispatcher, gate } = upstreamParts(context, {
+    const { faults, stats, dispatcher, gate, started } = upstreamParts(context, {
       settings,
       faults: options.faults,
       retryDelayMs: (retry) => retry <= settings.maxRetries ? settings.retryDelayMs : undefined,
@@ -75,6 +75,7 @@ export const gamesoSimulator: SimulatorPersonality<typeof optionsSchema, GameSoC
         ...(settings.webhookSecret === null ? {} : { GAMESO_WEBHOOK_SECRETS: settings.webhookSecret }),
         ...(settings.signatureHeader === 'x-gameso-signature' ? {} : { GAMESO_SIGNATURE_HEADER: settings.signatureHeader })
       }),
+      started,
       close: async () => {
         book.pauseAll()
         await dispatcher.close()

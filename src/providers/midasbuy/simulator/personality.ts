@@ -30,7 +30,7 @@ export const midasbuySimulator: SimulatorPersonality<typeof optionsSchema, Midas
   environment,
   start (context, options) {
     const settings = liveSettings(settingsSchema, options)
-    const { faults, stats, dispatcher, gate } = upstreamParts(context, {
+    const { faults, stats, dispatcher, gate, started } = upstreamParts(context, {
       settings,
       faults: options.faults,
       retryDelayMs: (retry) => settings.retryScheduleMs[retry - 1],
@@ -114,6 +114,7 @@ export const midasbuySimulator: SimulatorPersonality<typeof optionsSchema, Midas
           ...(settings.signatureHeader === 'txgw-signature' ? {} : { MIDASBUY_SIGNATURE_HEADER: settings.signatureHeader })
         }
       },
+      started,
       close: async () => {
         book.pauseAll()
         await dispatcher.close()
