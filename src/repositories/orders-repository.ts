@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { planMergeBatch } from '../domain/merge-batch.js'
 import type { MergeDecision } from '../domain/merge.js'
 import type { OrderSnapshot, Provider, SnapshotSource } from '../domain/order.js'
 import type { InboxEntry, InboxOutcome } from './inbox-repository.js'
@@ -12,86 +13,194 @@ export type Queryable = pg.Pool | pg.PoolClient
  * taken after the lock is held and sees the latest committed state.
  */
 export async function lockOrderKey (client: pg.PoolClient, provider: Provider, reference: string): Promise<void> {
-  // om_merge_snapshot takes the same lock with the same key: keep the two in step.
+  // om_merge_batch takes the same lock with the same key: keep the two in step.
   await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`order:${provider}:${reference}`])
 }
 
-/** How a webhook delivery rides along with its snapshot. */
+/** How a webhook delivery rides along with what it carries. */
 export interface MergeInbox {
   entry: InboxEntry
   /** A replay of the stored row: counted as a replay, and its outcome is rewritten whatever it was. */
   replay: boolean
 }
 
-export interface MergeSnapshotInput {
+/** A snapshot to merge (webhook data, poll answer, create answer), with the delivery it came in, if any. */
+export interface SnapshotDelivery {
   snapshot: OrderSnapshot
   hash: string
   source: SnapshotSource
   /** Accept a snapshot whose clock and rank equal the stored ones (an upstream re-fetch settles a tie). */
   authoritative: boolean
-  /** A non-final order is next polled this long after the update. */
-  staleAfterMs: number
   inbox: MergeInbox | null
 }
 
-export interface MergeSnapshotResult {
-  /** decideMerge's name for what happened, or `redelivery` when these exact bytes were processed before. */
-  decision: MergeDecision | 'redelivery'
+/** A verified delivery that carries no snapshot (unknown event, invalid payload): only its inbox row is written. */
+export interface RecordedDelivery {
+  snapshot: null
+  inbox: MergeInbox
+  outcome: 'ignored' | 'invalid'
+  error: string | null
+}
+
+export type MergeDelivery = SnapshotDelivery | RecordedDelivery
+
+export interface MergeResult {
+  /**
+   * decideMerge's name for what happened to a snapshot, `redelivery` when these exact bytes were
+   * processed before (nothing was looked at), null for a delivery without a snapshot.
+   */
+  decision: MergeDecision | 'redelivery' | null
   outcome: InboxOutcome
-  /** The order the snapshot names, when it exists (null on a redelivery). */
+  /** The order the snapshot names, when it exists (null on a redelivery and without a snapshot). */
   orderId: string | null
   inboxId: string | null
 }
 
+/** One order's place in a batch: its winning snapshot. */
+interface PlannedOrder { delivery: SnapshotDelivery, snapshot: OrderSnapshot }
+interface PlannedItem { order: number, position: number, item: OrderSnapshot['items'][number] }
+interface PlannedDelivery { delivery: MergeDelivery, order: number | null, versusWinner: string | null }
+
+function json (value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value)
+}
+
+// One getter per parameter array of om_merge_batch, in its order. Kept as tables of small
+// functions rather than one long function building sixty arrays: V8's optimizing compiler spends
+// seconds of CPU on such a function, and again after every deoptimization.
+const ORDER_COLUMNS: ReadonlyArray<(order: PlannedOrder) => unknown> = [
+  ({ snapshot }) => snapshot.provider,
+  ({ snapshot }) => snapshot.reference,
+  ({ snapshot }) => snapshot.providerOrderId,
+  ({ snapshot }) => snapshot.status,
+  ({ snapshot }) => snapshot.providerStatus,
+  ({ snapshot }) => snapshot.statusRank,
+  ({ snapshot }) => snapshot.isFinal,
+  ({ snapshot }) => snapshot.userId,
+  ({ snapshot }) => snapshot.serverId,
+  ({ snapshot }) => snapshot.characterId,
+  ({ snapshot }) => snapshot.currency,
+  ({ snapshot }) => snapshot.subtotalAmount,
+  ({ snapshot }) => snapshot.discountAmount,
+  ({ snapshot }) => snapshot.totalAmount,
+  ({ snapshot }) => snapshot.sourceType,
+  ({ snapshot }) => json(snapshot.createdBy),
+  ({ snapshot }) => json(snapshot.providerAttributes),
+  ({ snapshot }) => snapshot.failureCode,
+  ({ snapshot }) => snapshot.failureMessage,
+  ({ snapshot }) => snapshot.upstreamCreatedAt,
+  ({ snapshot }) => snapshot.upstreamUpdatedAt,
+  ({ snapshot }) => snapshot.completedAt,
+  ({ delivery }) => delivery.hash,
+  ({ delivery }) => delivery.source,
+  ({ delivery }) => delivery.authoritative,
+  ({ snapshot }) => snapshot.items.length
+]
+
+const ITEM_COLUMNS: ReadonlyArray<(item: PlannedItem) => unknown> = [
+  ({ order }) => order,
+  ({ position }) => position,
+  ({ item }) => item.sku,
+  ({ item }) => item.productId,
+  ({ item }) => item.gameProductId,
+  ({ item }) => item.productType,
+  ({ item }) => item.quantity,
+  ({ item }) => item.completedQuantity,
+  ({ item }) => item.failedQuantity,
+  ({ item }) => item.status,
+  ({ item }) => item.currency,
+  ({ item }) => item.priceAmount,
+  ({ item }) => item.subtotalAmount,
+  ({ item }) => item.discountAmount,
+  ({ item }) => item.totalAmount,
+  ({ item }) => item.failureCode,
+  ({ item }) => item.failureMessage
+]
+
+const DELIVERY_COLUMNS: ReadonlyArray<(row: PlannedDelivery) => unknown> = [
+  ({ order }) => order,
+  ({ versusWinner }) => versusWinner,
+  ({ delivery }) => delivery.snapshot?.upstreamUpdatedAt ?? null,
+  ({ delivery }) => delivery.snapshot?.statusRank ?? null,
+  ({ delivery }) => delivery.snapshot?.isFinal ?? null,
+  ({ delivery }) => delivery.snapshot === null ? null : delivery.hash,
+  ({ delivery }) => delivery.snapshot === null ? null : delivery.authoritative,
+  ({ delivery }) => delivery.inbox?.entry.provider ?? null,
+  ({ delivery }) => delivery.inbox?.entry.body ?? null,
+  ({ delivery }) => delivery.inbox?.entry.bodySha256 ?? null,
+  ({ delivery }) => json(delivery.inbox?.entry.headers),
+  ({ delivery }) => delivery.inbox?.entry.eventType ?? null,
+  ({ delivery }) => delivery.inbox?.entry.reference ?? null,
+  ({ delivery }) => delivery.inbox?.replay ?? false,
+  ({ delivery }) => delivery.snapshot === null ? delivery.outcome : null,
+  ({ delivery }) => delivery.snapshot === null ? delivery.error : null
+]
+
+function columns<Row> (rows: readonly Row[], getters: ReadonlyArray<(row: Row) => unknown>): unknown[][] {
+  return getters.map((get) => rows.map(get))
+}
+
+const MERGE_BATCH_PARAMETERS = ORDER_COLUMNS.length + ITEM_COLUMNS.length + DELIVERY_COLUMNS.length + 1
+
 /**
- * The monotonic merge (SPEC §3): one call of om_merge_snapshot (see its migration), which takes the
- * order lock, writes the inbox row, the order (one conditional upsert), its items and the history
- * row, and names the decision — all in one implicit transaction and one round trip. Run it on the
- * pool, outside any transaction of the caller: it commits on its own before it answers.
+ * Named, so each pooled connection parses it once; the statements inside om_merge_batch keep
+ * their own plans (see its migration), so this one is only the function call.
  */
-export async function mergeSnapshot (db: pg.Pool, input: MergeSnapshotInput): Promise<MergeSnapshotResult> {
-  const { snapshot: s, hash, source, inbox } = input
-  const items = s.items
-  const result = await db.query<{ merge_decision: MergeDecision | 'redelivery', merge_outcome: InboxOutcome, merged_order_id: string | null, merged_inbox_id: string | null }>({
-    name: 'om-merge-snapshot',
-    text: `SELECT merge_decision, merge_outcome, merged_order_id, merged_inbox_id FROM om_merge_snapshot(
-      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25,
-      $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47)`,
-    values: [
-      s.provider, s.reference, s.providerOrderId, s.status, s.providerStatus, s.statusRank, s.isFinal,
-      s.userId, s.serverId, s.characterId, s.currency, s.subtotalAmount, s.discountAmount, s.totalAmount,
-      s.sourceType, s.createdBy === null || s.createdBy === undefined ? null : JSON.stringify(s.createdBy),
-      s.providerAttributes === null ? null : JSON.stringify(s.providerAttributes),
-      s.failureCode, s.failureMessage, s.upstreamCreatedAt, s.upstreamUpdatedAt, s.completedAt, hash, source,
-      input.staleAfterMs, input.authoritative,
-      items.map((item) => item.sku),
-      items.map((item) => item.productId),
-      items.map((item) => item.gameProductId),
-      items.map((item) => item.productType),
-      items.map((item) => item.quantity),
-      items.map((item) => item.completedQuantity),
-      items.map((item) => item.failedQuantity),
-      items.map((item) => item.status),
-      items.map((item) => item.currency),
-      items.map((item) => item.priceAmount),
-      items.map((item) => item.subtotalAmount),
-      items.map((item) => item.discountAmount),
-      items.map((item) => item.totalAmount),
-      items.map((item) => item.failureCode),
-      items.map((item) => item.failureMessage),
-      inbox?.entry.body ?? null, inbox?.entry.bodySha256 ?? null, inbox ? JSON.stringify(inbox.entry.headers) : null,
-      inbox?.entry.eventType ?? null, inbox?.entry.reference ?? null, inbox?.replay ?? false
-    ]
+const MERGE_BATCH_SQL = `SELECT delivery, merge_decision, merge_outcome, merged_order_id, merged_inbox_id
+  FROM om_merge_batch(${Array.from({ length: MERGE_BATCH_PARAMETERS }, (_unused, index) => `$${index + 1}`).join(', ')})`
+
+/** Splits a batch into what om_merge_batch takes: one winning snapshot per order, their items, every delivery. */
+function planBatch (deliveries: readonly MergeDelivery[]): { orders: PlannedOrder[], items: PlannedItem[], rows: PlannedDelivery[] } {
+  const withSnapshot = deliveries.flatMap((delivery) => delivery.snapshot === null ? [] : [delivery])
+  const plan = planMergeBatch(withSnapshot.map((delivery) => ({
+    orderKey: `${delivery.snapshot.provider}:${delivery.snapshot.reference}`,
+    state: {
+      updatedAtMs: delivery.snapshot.upstreamUpdatedAt.getTime(),
+      rank: delivery.snapshot.statusRank,
+      isFinal: delivery.snapshot.isFinal,
+      hash: delivery.hash
+    },
+    authoritative: delivery.authoritative
+  })))
+  const orders = plan.winners.map((index) => {
+    const delivery = withSnapshot[index]!
+    return { delivery, snapshot: delivery.snapshot }
   })
-  const row = result.rows[0]
-  if (!row) throw new Error('om_merge_snapshot returned no row')
-  return { decision: row.merge_decision, outcome: row.merge_outcome, orderId: row.merged_order_id, inboxId: row.merged_inbox_id }
+  const items = orders.flatMap(({ snapshot }, orderIndex) => snapshot.items.map((item, position) => ({ order: orderIndex + 1, position, item })))
+  let snapshotIndex = 0
+  const rows = deliveries.map((delivery): PlannedDelivery => {
+    if (delivery.snapshot === null) return { delivery, order: null, versusWinner: null }
+    const index = snapshotIndex++
+    return { delivery, order: plan.orderOf[index]! + 1, versusWinner: plan.versusWinner[index] ?? null }
+  })
+  return { orders, items, rows }
 }
 
 /**
- * Two snapshots tie on clock and rank but disagree: keep what is stored and have the reconciler
- * ask the upstream right away, whatever state the order is in.
+ * The monotonic merge (SPEC §3) of a batch of deliveries in one call of om_merge_batch (see its
+ * migration): it takes every order's lock in key order, then writes the orders, their items, the
+ * history and the inbox rows with one set-based statement, and names each delivery's decision —
+ * one implicit transaction and one round trip. Snapshots of the same order are first decided
+ * among themselves (planMergeBatch). No two deliveries may carry the same inbox bytes. Run it on
+ * the pool, outside any transaction of the caller: it commits on its own before it answers.
  */
-export async function requestRefetch (client: Queryable, orderId: string): Promise<void> {
-  await client.query('SELECT om_request_refetch($1)', [orderId])
+export async function mergeBatch (db: pg.Pool, deliveries: readonly MergeDelivery[], staleAfterMs: number): Promise<MergeResult[]> {
+  const { orders, items, rows } = planBatch(deliveries)
+  const result = await db.query<{
+    delivery: number
+    merge_decision: MergeDecision | 'redelivery' | null
+    merge_outcome: InboxOutcome
+    merged_order_id: string | null
+    merged_inbox_id: string | null
+  }>({
+    name: 'om-merge-batch',
+    text: MERGE_BATCH_SQL,
+    values: [...columns(orders, ORDER_COLUMNS), ...columns(items, ITEM_COLUMNS), ...columns(rows, DELIVERY_COLUMNS), staleAfterMs]
+  })
+  const byDelivery = new Map(result.rows.map((row) => [row.delivery, row]))
+  return deliveries.map((_delivery, index) => {
+    const row = byDelivery.get(index + 1)
+    if (!row) throw new Error(`om_merge_batch returned no row for delivery ${index + 1}`)
+    return { decision: row.merge_decision, outcome: row.merge_outcome, orderId: row.merged_order_id, inboxId: row.merged_inbox_id }
+  })
 }

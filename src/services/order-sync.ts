@@ -1,8 +1,10 @@
 import type pg from 'pg'
-import type { Database } from '../db/database.js'
+import { isDatabaseUnavailable, type Database } from '../db/database.js'
+import type { MergeDecision } from '../domain/merge.js'
 import { snapshotHash, type OrderSnapshot, type SnapshotSource } from '../domain/order.js'
-import { insertInboxEntry, markInboxReplayed, setInboxOutcome, type InboxEntry } from '../repositories/inbox-repository.js'
-import { mergeSnapshot, type MergeSnapshotResult } from '../repositories/orders-repository.js'
+import type { InboxEntry, InboxOutcome } from '../repositories/inbox-repository.js'
+import { mergeBatch, type MergeDelivery, type MergeResult } from '../repositories/orders-repository.js'
+import { MergeBatcher, type BatchReport } from './merge-batcher.js'
 
 export interface ApplyOptions {
   source: SnapshotSource
@@ -19,7 +21,28 @@ export interface ApplyOptions {
  * were processed before, so nothing was looked at; `conflict`: a tie was found and a re-fetch
  * requested), `outcome` the inbox outcome recorded for the delivery (SPEC §2.1).
  */
-export type ApplyResult = MergeSnapshotResult
+export interface ApplyResult {
+  decision: MergeDecision | 'redelivery'
+  outcome: InboxOutcome
+  /** The order the snapshot names, when it exists (null on a redelivery). */
+  orderId: string | null
+  inboxId: string | null
+}
+
+export interface MergeBatching {
+  /** Most deliveries merged in one transaction. */
+  maxBatchSize: number
+  /** Most merge transactions in flight at once (each holds one pooled connection). */
+  maxConcurrentBatches: number
+}
+
+export const DEFAULT_MERGE_BATCHING: MergeBatching = { maxBatchSize: 100, maxConcurrentBatches: 2 }
+
+export interface OrderSyncOptions {
+  batching?: MergeBatching
+  /** Sees every batch: its size, how long it took to commit, and its error if it failed. */
+  onBatch?: (report: BatchReport) => void
+}
 
 export async function inTransaction<T> (db: Database, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.pool.connect()
@@ -36,24 +59,45 @@ export async function inTransaction<T> (db: Database, work: (client: pg.PoolClie
   }
 }
 
+/** Deliveries of the same bytes would meet one inbox row twice in one statement: they go in separate batches. */
+function inboxKey (delivery: MergeDelivery): string | null {
+  const entry = delivery.inbox?.entry
+  return entry ? `${entry.provider}:${entry.bodySha256.toString('hex')}` : null
+}
+
 /**
- * Applies upstream snapshots — from webhooks, polls and create answers alike — through one path:
- * inbox row (if any), order, items and status history commit together or not at all (one call of
- * om_merge_snapshot), so a response sent after this returns never acknowledges something that is
+ * Applies upstream snapshots — from webhooks, polls, creates, syncs, read-throughs and replays
+ * alike — through one path: inbox row (if any), order, items and status history commit together
+ * or not at all. Deliveries that arrive while a merge is committing are merged together in the
+ * next transaction (group commit, see MergeBatcher), and each is answered only after the commit
+ * of its own batch, so a response sent after this returns never acknowledges something that is
  * not stored.
  */
 export class OrderSync {
-  constructor (private readonly db: Database, private readonly staleAfterMs: number) {}
+  private readonly batcher: MergeBatcher<MergeDelivery, MergeResult>
+
+  constructor (db: Database, staleAfterMs: number, options: OrderSyncOptions = {}) {
+    const batching = options.batching ?? DEFAULT_MERGE_BATCHING
+    this.batcher = new MergeBatcher((deliveries) => mergeBatch(db.pool, deliveries, staleAfterMs), {
+      ...batching,
+      exclusiveKey: inboxKey,
+      // An unreachable database fails every delivery alike: retrying each alone would only repeat
+      // the wait for a connection, once per delivery.
+      retryAlone: (error) => !isDatabaseUnavailable(error),
+      ...(options.onBatch ? { onBatch: options.onBatch } : {})
+    })
+  }
 
   async applySnapshot (snapshot: OrderSnapshot, options: ApplyOptions): Promise<ApplyResult> {
-    return mergeSnapshot(this.db.pool, {
+    const result = await this.batcher.submit({
       snapshot,
       hash: snapshotHash(snapshot),
       source: options.source,
       authoritative: options.authoritative === true,
-      staleAfterMs: this.staleAfterMs,
       inbox: options.inbox ? { entry: options.inbox, replay: options.replay === true } : null
     })
+    if (result.decision === null) throw new Error('a merged snapshot came back without a decision')
+    return { ...result, decision: result.decision }
   }
 
   /**
@@ -62,18 +106,8 @@ export class OrderSync {
    * A redelivery of bytes stored as invalid is judged again, as is a replayed row.
    */
   async recordDelivery (entry: InboxEntry, outcome: 'ignored' | 'invalid', error: string | null, options: { replayOf?: string } = {}): Promise<{ inboxId: string, redelivery: boolean }> {
-    const { replayOf } = options
-    if (replayOf !== undefined) {
-      await inTransaction(this.db, async (client) => {
-        await markInboxReplayed(client, replayOf)
-        await setInboxOutcome(client, replayOf, outcome, error, null)
-      })
-      return { inboxId: replayOf, redelivery: false }
-    }
-    const stored = await insertInboxEntry(this.db.pool, entry, outcome, error)
-    if (stored.inserted) return { inboxId: stored.id, redelivery: false }
-    if (stored.outcome !== 'invalid') return { inboxId: stored.id, redelivery: true }
-    await setInboxOutcome(this.db.pool, stored.id, outcome, error, null)
-    return { inboxId: stored.id, redelivery: false }
+    const result = await this.batcher.submit({ snapshot: null, inbox: { entry, replay: options.replayOf !== undefined }, outcome, error })
+    if (result.inboxId === null) throw new Error('a recorded delivery came back without its inbox row')
+    return { inboxId: result.inboxId, redelivery: result.decision === 'redelivery' }
   }
 }

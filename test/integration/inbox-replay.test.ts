@@ -7,12 +7,13 @@ import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
-import { insertInboxEntry, type InboxOutcome } from '../../src/repositories/inbox-repository.js'
+import type { InboxOutcome } from '../../src/repositories/inbox-repository.js'
 import { replayInbox } from '../../src/services/inbox-replay.js'
 import { OrderSync } from '../../src/services/order-sync.js'
 import { GameSoWebhookIngest } from '../../src/services/webhook-ingest.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
+import { storeInboxRow } from '../helpers/inbox.js'
 import { gamesoOrder, signedHeaders, webhookBody, WEBHOOK_SECRET } from '../helpers/gameso-webhooks.js'
 
 const run = promisify(execFile)
@@ -40,7 +41,7 @@ describe('inbox replay', () => {
    * the bytes are what GameSO signed, the outcome is what that release decided.
    */
   async function storedEarlier (body: Buffer, outcome: InboxOutcome, reference: string | null) {
-    const stored = await insertInboxEntry(database.db.pool, {
+    const stored = await storeInboxRow(database.db.pool, {
       provider: 'gameso',
       body,
       bodySha256: createHash('sha256').update(body).digest(),

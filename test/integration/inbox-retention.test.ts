@@ -3,10 +3,10 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { createDatabase } from '../../src/db/database.js'
-import { insertInboxEntry } from '../../src/repositories/inbox-repository.js'
 import { InboxRetention } from '../../src/services/inbox-retention.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
+import { storeInboxRow } from '../helpers/inbox.js'
 
 const silent = pino({ level: 'silent' })
 
@@ -18,7 +18,7 @@ describe('inbox retention', () => {
 
   async function storeRow (ageDays: number): Promise<string> {
     const body = randomBytes(16)
-    const { id } = await insertInboxEntry(database.db.pool, {
+    const { id } = await storeInboxRow(database.db.pool, {
       provider: 'gameso', body, bodySha256: createHash('sha256').update(body).digest(), headers: {}, eventType: 'order.completed', reference: null
     }, 'applied')
     await database.db.pool.query('UPDATE webhook_inbox SET received_at = now() - make_interval(days => $2) WHERE id = $1', [id, ageDays])

@@ -5,7 +5,6 @@ import { GameSoClient } from '../../src/providers/gameso/gameso-client.js'
 import { gamesoOrderToSnapshot } from '../../src/providers/gameso/gameso-mapping.js'
 import { gamesoOrderSchema, type GameSoOrder } from '../../src/providers/gameso/gameso-schemas.js'
 import { Reconciler, type ReconcilerOptions } from '../../src/reconciler/reconciler.js'
-import { requestRefetch } from '../../src/repositories/orders-repository.js'
 import { claimDueOrders, finishPoll } from '../../src/repositories/reconcile-repository.js'
 import { OrderSync } from '../../src/services/order-sync.js'
 import { startSimulator, type RunningSimulator } from '../../src/simulator/simulator.js'
@@ -190,16 +189,17 @@ describe('Reconciler against PostgreSQL and the GameSO simulator', () => {
   })
 
   it('keeps a re-fetch asked for while a poll was under way, and polls again at once', async () => {
-    await staleOrder('race-1', 'completed')
+    const truth = await staleOrder('race-1', 'completed')
     await reconciler().tick()
-    const { rows: [order] } = await database.db.pool.query("SELECT id FROM orders WHERE reference = 'race-1'")
-    await requestRefetch(database.db.pool, order.id)
+    // A webhook that ties the stored snapshot and disagrees with it asks for a re-fetch.
+    const tie = (failureCode: string) => sync.applySnapshot(gamesoOrderToSnapshot(gamesoOrderSchema.parse({ ...truth, failure_code: failureCode })), { source: 'webhook' })
+    expect((await tie('FIRST_TIE')).decision).toBe('conflict')
     simulator.control.setFaults({ slowMs: 300 })
     const tick = reconciler().tick()
     while (simulator.control.stats().api.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5))
     // A second tie arrives while GameSO is being asked about the first. The order stays leased:
     // made due now, another instance could claim it and poll it a second time at once.
-    await requestRefetch(database.db.pool, order.id)
+    expect((await tie('SECOND_TIE')).decision).toBe('conflict')
     const midPoll = await row('race-1')
     expect(midPoll).toMatchObject({ refetch_requested: true, lease_owner: expect.any(String) })
     expect(midPoll.next_poll_at.getTime()).toBeGreaterThan(Date.now())
