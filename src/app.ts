@@ -13,6 +13,7 @@ import { gamesoPlugin } from './plugins/gameso.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
 import { loadSheddingPlugin } from './plugins/load-shedding.js'
 import { orderCommandsPlugin } from './plugins/order-commands.js'
+import { orderSyncPlugin } from './plugins/order-sync.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { reconcilerPlugin } from './plugins/reconciler.js'
 import { healthRoutes } from './routes/health.js'
@@ -87,6 +88,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(loadSheddingPlugin)
   await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
   await app.register(gamesoPlugin)
+  await app.register(orderSyncPlugin)
   await app.register(orderCommandsPlugin)
   await app.register(inboxRetentionPlugin)
   await app.register(swagger, {

@@ -77,6 +77,10 @@ const envSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
   /** Longest a request waits for a free pooled connection before the database counts as unavailable. */
   DATABASE_CONNECTION_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  /** Most deliveries merged in one transaction (group commit). */
+  MERGE_BATCH_MAX_SIZE: integer(1, 1000).default(100),
+  /** Most merge transactions in flight at once; deliveries arriving meanwhile join the next batch. */
+  MERGE_BATCH_CONCURRENCY: integer(1, 100).default(2),
   /** Data directory of the embedded PostgreSQL used when DATABASE_URL is unset. */
   EMBEDDED_PG_DIR: z.string().min(1).default('./.data/postgres'),
   /** Loopback port of the embedded PostgreSQL. */
@@ -163,6 +167,7 @@ export interface Config {
   databasePoolSize: number
   databaseStatementTimeoutMs: number
   databaseConnectionTimeoutMs: number
+  mergeBatching: { maxBatchSize: number, maxConcurrentBatches: number }
   embeddedPostgres: { dataDir: string, port: number }
   apiKeys: readonly string[]
   rateLimit: { max: number, windowMs: number, redisUrl: string | undefined, redisKeyPrefix: string }
@@ -229,6 +234,7 @@ function toConfig (env: Env): Config {
     databasePoolSize: env.DATABASE_POOL_SIZE,
     databaseStatementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
     databaseConnectionTimeoutMs: env.DATABASE_CONNECTION_TIMEOUT_MS,
+    mergeBatching: { maxBatchSize: env.MERGE_BATCH_MAX_SIZE, maxConcurrentBatches: env.MERGE_BATCH_CONCURRENCY },
     embeddedPostgres: { dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT },
     apiKeys: env.API_KEYS,
     rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, redisUrl: env.REDIS_URL, redisKeyPrefix: env.RATE_LIMIT_REDIS_PREFIX },

@@ -58,13 +58,14 @@ async function main () {
   if (embedded) config = withDatabaseUrl(config, embedded.url)
   const db = createDatabase(config.databaseUrl as string, { poolSize: 2, applicationName: 'order-mirror-inbox-replay' })
   try {
-    const gameso = new GameSoWebhookIngest(new OrderSync(db, config.reconcile.staleAfterMs), {
+    const sync = new OrderSync(db, config.reconcile.staleAfterMs, { batching: config.mergeBatching })
+    const gameso = new GameSoWebhookIngest(sync, {
       secrets: config.gameso.webhookSecrets,
       signatureHeader: config.gameso.signatureHeader,
       toleranceSeconds: config.webhooks.toleranceSeconds
     })
     const filter = { outcome: args.outcome, ...(args.provider ? { provider: args.provider } : {}), ...(args.since ? { since: args.since } : {}) }
-    const midasbuy = midasbuyInboxReplayer(new OrderSync(db, config.reconcile.staleAfterMs))
+    const midasbuy = midasbuyInboxReplayer(sync)
     const summary = await replayInbox(db, { gameso: (row) => gameso.replay(row), midasbuy }, filter, log, { dryRun: args.dryRun })
     log.info({ ...filter, dryRun: args.dryRun, ...summary }, args.dryRun ? 'inbox replay dry run finished' : 'inbox replay finished')
   } finally {

@@ -29,6 +29,19 @@ export function createMetrics () {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry]
     }),
+    mergeBatchSize: new Histogram({
+      name: 'order_mirror_merge_batch_size',
+      help: 'Deliveries (webhooks, polls, creates, syncs) merged per transaction',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry]
+    }),
+    mergeCommitSeconds: new Histogram({
+      name: 'order_mirror_merge_commit_seconds',
+      help: 'Time from a merge batch leaving the queue to its commit (outcome committed) or its failure (outcome failed), lock waits included',
+      labelNames: ['outcome'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry]
+    }),
     pollsTotal: new Counter({
       name: 'order_mirror_reconcile_polls_total',
       help: 'Reconciler polls by provider and result (applied, unchanged, stale, not_found, error, rate_limited, abandoned)',

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { OrderCommands, UpstreamFailureError } from '../services/order-commands.js'
-import { OrderSync } from '../services/order-sync.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,7 +17,7 @@ declare module 'fastify' {
 export const orderCommandsPlugin = fp(async function orderCommandsPlugin (app: FastifyInstance) {
   app.decorate('orderCommands', new OrderCommands({
     db: app.db,
-    sync: new OrderSync(app.db, app.config.reconcile.staleAfterMs),
+    sync: app.orderSync,
     gameso: app.gameso,
     createFirstPollDelayMs: app.config.gameso.timeoutMs
   }))
@@ -28,4 +27,4 @@ export const orderCommandsPlugin = fp(async function orderCommandsPlugin (app: F
       reply.header('retry-after', String(error.retryAfterSeconds))
     }
   })
-}, { name: 'order-commands', dependencies: ['database', 'gameso'] })
+}, { name: 'order-commands', dependencies: ['database', 'gameso', 'order-sync'] })

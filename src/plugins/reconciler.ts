@@ -3,7 +3,6 @@ import fp from 'fastify-plugin'
 import { withStatementTimeout } from '../db/database.js'
 import { Reconciler, POLLED_PROVIDER, leaseDurationMs } from '../reconciler/reconciler.js'
 import { reconcileBacklog } from '../repositories/reconcile-repository.js'
-import { OrderSync } from '../services/order-sync.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -43,7 +42,7 @@ export const reconcilerPlugin = fp(async function reconcilerPlugin (app: Fastify
     }, {
       db: app.db,
       gameso: app.gameso,
-      sync: new OrderSync(app.db, reconcile.staleAfterMs),
+      sync: app.orderSync,
       metrics: app.metrics,
       log: app.log.child({ component: 'reconciler' })
     })
@@ -74,4 +73,4 @@ export const reconcilerPlugin = fp(async function reconcilerPlugin (app: Fastify
       return { ...report, state: state(false), error: (error as Error).message }
     }
   })
-}, { name: 'reconciler', dependencies: ['database', 'gameso', 'readiness'] })
+}, { name: 'reconciler', dependencies: ['database', 'gameso', 'order-sync', 'readiness'] })

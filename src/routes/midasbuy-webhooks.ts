@@ -5,7 +5,6 @@ import { z } from 'zod'
 import { isDatabaseUnavailable } from '../db/database.js'
 import { AppError } from '../errors.js'
 import { MidasBuyWebhookIngest } from '../services/midasbuy-webhook-ingest.js'
-import { OrderSync } from '../services/order-sync.js'
 import { observeWebhookRoute } from './webhook-observability.js'
 
 const PROVIDER = 'midasbuy'
@@ -55,7 +54,7 @@ export async function midasbuyWebhookRoutes (app: FastifyInstance) {
   const { config } = app
   const bodyLimit = config.webhooks.bodyLimitBytes
   const pem = config.midasbuy.platformPublicKey
-  const ingest = new MidasBuyWebhookIngest(new OrderSync(app.db, config.reconcile.staleAfterMs), {
+  const ingest = new MidasBuyWebhookIngest(app.orderSync, {
     publicKey: pem === undefined ? null : createPublicKey(pem),
     signatureHeader: config.midasbuy.signatureHeader,
     toleranceSeconds: config.webhooks.toleranceSeconds

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { OrderSync } from '../services/order-sync.js'
 import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
 import { observeWebhookRoute } from './webhook-observability.js'
 
@@ -22,7 +21,7 @@ const receivedSchema = z.object({
 export async function webhookRoutes (app: FastifyInstance) {
   const { config } = app
   const bodyLimit = config.webhooks.bodyLimitBytes
-  const ingest = new GameSoWebhookIngest(new OrderSync(app.db, config.reconcile.staleAfterMs), {
+  const ingest = new GameSoWebhookIngest(app.orderSync, {
     secrets: config.gameso.webhookSecrets,
     signatureHeader: config.gameso.signatureHeader,
     toleranceSeconds: config.webhooks.toleranceSeconds
