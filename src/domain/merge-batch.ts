@@ -29,10 +29,11 @@ function replaces (current: BatchSnapshot, next: BatchSnapshot): boolean {
 /**
  * Decides the snapshots of one batch among themselves, by the merge rule, in arrival order: each
  * order keeps the snapshot that applying them one after another would leave (one statement can
- * write an order only once). Every other snapshot is then what it would be had it arrived right
- * after the winner: older (stale), the same (duplicate), or a tie that disagrees (conflict, which
- * asks the upstream). One the rule would also take — only possible when the batch holds
- * snapshots that contradict each other, such as two authoritative answers — counts as stale.
+ * write an order only once). Every other snapshot is what it would have been then: one the winner
+ * replaced later is stale; one that came after the winner is older (stale), the same (duplicate),
+ * or a tie that disagrees (conflict, which asks the upstream). One the rule would take over the
+ * winner after all — only possible when the batch holds snapshots that contradict each other,
+ * such as two authoritative answers — counts as stale.
  */
 export function planMergeBatch (snapshots: readonly BatchSnapshot[]): BatchPlan {
   const winners: number[] = []
@@ -53,6 +54,7 @@ export function planMergeBatch (snapshots: readonly BatchSnapshot[]): BatchPlan 
   const versusWinner = snapshots.map((snapshot, index): VersusWinner | null => {
     const winnerIndex = winners[orderOf[index]!]!
     if (winnerIndex === index) return null
+    if (index < winnerIndex) return 'stale'
     const decision = decideMerge(snapshots[winnerIndex]!.state, snapshot.state)
     return decision === 'duplicate' || (decision === 'conflict' && !snapshot.authoritative) ? decision : 'stale'
   })
