@@ -51,6 +51,11 @@ export class MergeBatcher<Item, Result> {
     private readonly options: MergeBatcherOptions<Item>
   ) {}
 
+  /** Items waiting for a batch (not counting those in flight). */
+  get waiting (): number {
+    return this.queue.length
+  }
+
   submit (item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       this.queue.push({ item, resolve, reject })

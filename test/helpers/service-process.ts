@@ -1,10 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../../src/cli/free-port.js'
+import { FORCED_BATCH_LOG_VARIABLE } from './forced-batching.js'
 
 export { freePort }
 
 const SERVER_ENTRY = fileURLToPath(new URL('../../dist/server.js', import.meta.url))
+const FORCED_BATCHING_PRELOAD = fileURLToPath(new URL('./forced-batching-preload.ts', import.meta.url))
+
+/** In the `batched` test project, the service's batcher is patched and merges one transaction at a time. */
+function forcedBatching (): { args: string[], env: Record<string, string> } {
+  const log = process.env[FORCED_BATCH_LOG_VARIABLE]
+  if (log === undefined) return { args: [], env: {} }
+  return { args: ['--import', 'tsx', '--import', FORCED_BATCHING_PRELOAD], env: { [FORCED_BATCH_LOG_VARIABLE]: log, MERGE_BATCH_CONCURRENCY: '1' } }
+}
 
 export interface ServiceProcess {
   url: string
@@ -23,8 +32,9 @@ export interface ServiceProcess {
  */
 export async function startService (env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? await freePort())
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...env, PORT: String(port) },
+  const forced = forcedBatching()
+  const child = spawn(process.execPath, [...forced.args, SERVER_ENTRY], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...forced.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
