@@ -3,7 +3,11 @@ import type { Database } from '../db/database.js'
 import type { Provider } from '../domain/order.js'
 import { listInboxRows, type InboxOutcome, type StoredInboxRow } from '../repositories/inbox-repository.js'
 
-/** Outcomes worth replaying: rows that did not change their order. `applied` and `duplicate` rows already did, or had nothing to do. */
+/**
+ * Outcomes worth replaying: rows that did not change their order. `applied` and `duplicate` rows
+ * already did, or had nothing to do. The partial index webhook_inbox_replayable_idx covers exactly
+ * these outcomes: change both together.
+ */
 export const REPLAYABLE_OUTCOMES = ['invalid', 'ignored', 'stale'] as const satisfies readonly InboxOutcome[]
 export type ReplayableOutcome = typeof REPLAYABLE_OUTCOMES[number]
 
