@@ -38,6 +38,7 @@ function hundredths (value: number | undefined): number {
 
 async function run (job: LoadJob): Promise<Omit<LoadResult, 'loadAverage1m'>> {
   const { requests, nextIndex } = await requestsFor(job)
+  const cpuBefore = process.cpuUsage()
   const result = await autocannon({
     url: job.url,
     connections: job.connections,
@@ -46,6 +47,7 @@ async function run (job: LoadJob): Promise<Omit<LoadResult, 'loadAverage1m'>> {
     requests,
     ...(job.warmupS > 0 ? { warmup: { connections: job.connections, duration: job.warmupS } } : {})
   })
+  const cpu = process.cpuUsage(cpuBefore)
   // Present at run time when a warm-up ran; the type definitions do not declare it.
   const warmup = (result as autocannon.Result & { warmup?: autocannon.Result }).warmup
   return {
@@ -67,6 +69,7 @@ async function run (job: LoadJob): Promise<Omit<LoadResult, 'loadAverage1m'>> {
       errors: warmup?.errors ?? 0
     },
     ...(job.builder ? { builtIndices: { first: job.firstIndex, next: nextIndex() } } : {}),
+    loadCpuSeconds: hundredths((cpu.user + cpu.system) / 1e6),
     connections: job.connections,
     durationS: job.durationS
   }

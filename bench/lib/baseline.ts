@@ -39,6 +39,8 @@ export interface BaselineJob {
 export interface RunningBaseline {
   url: string
   port: number
+  /** The baseline server's process, for CPU accounting. */
+  pid: number
   stop (): Promise<void>
 }
 
@@ -52,7 +54,7 @@ export async function startBaseline (options: BaselineOptions): Promise<RunningB
   const server = startTsxChild<{ port: number }>(SERVER_ENTRY, job)
   try {
     const { port } = await server.reply
-    return { url: `http://127.0.0.1:${port}`, port, stop: () => server.stop() }
+    return { url: `http://127.0.0.1:${port}`, port, pid: server.child.pid ?? 0, stop: () => server.stop() }
   } catch (error) {
     await server.stop()
     throw error

@@ -1,6 +1,7 @@
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { startTsxChild } from './child-process.js'
+import { machineBusySeconds, startCpuAccounting, type CpuAccounts } from './cpu.js'
 import type { ModuleExport } from './module-export.js'
 import type { BenchSettings } from './settings.js'
 
@@ -44,6 +45,8 @@ export interface LoadOptions {
   warmupS?: number
   /** Seconds before a request counts as timed out (autocannon's default: 10). */
   timeoutS?: number
+  /** Processes (by account name) whose CPU time over the run, warm-up included, goes into `cpuSeconds`. */
+  cpu?: CpuAccounts
 }
 
 /** The job the load process receives: the options resolved against the run's settings. */
@@ -81,6 +84,14 @@ export interface LoadResult {
   warmup: { responses: number, responses2xx: number, non2xx: number, errors: number }
   /** With a builder: the indices built, `first` up to but excluding `next` (a few never sent). */
   builtIndices?: { first: number, next: number }
+  /** CPU seconds of the load process while autocannon ran (warm-up included). */
+  loadCpuSeconds: number
+  /**
+   * With `cpu`: CPU seconds over the run of each account, of the load process (`load`), and of
+   * the whole machine (`machine`, every core; beyond the accounts and `load` it holds the load
+   * process's start-up, the harness, and whatever else ran on the machine).
+   */
+  cpuSeconds?: Record<string, number>
   /** The machine's 1-minute load average as the run ended: about 2 is the bench's own load (server
    *  and load process on two cores); well above it, other work shared the cores and the figures. */
   loadAverage1m: number
@@ -111,9 +122,15 @@ export async function runLoad (options: LoadOptions, settings: BenchSettings, in
     warmupS: options.warmupS ?? settings.warmupS,
     timeoutS: options.timeoutS ?? 10
   }
-  const runner = startTsxChild<Omit<LoadResult, 'loadAverage1m'>>(RUNNER_ENTRY, job)
+  const accounting = options.cpu ? await startCpuAccounting(options.cpu) : undefined
+  const machineBefore = await machineBusySeconds()
+  const runner = startTsxChild<Omit<LoadResult, 'loadAverage1m' | 'cpuSeconds'>>(RUNNER_ENTRY, job)
   try {
-    const result = { ...await runner.reply, loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 }
+    const reply = await runner.reply
+    const cpuSeconds = accounting
+      ? { ...await accounting.stop(), load: reply.loadCpuSeconds, machine: Math.round((await machineBusySeconds() - machineBefore) * 100) / 100 }
+      : undefined
+    const result = { ...reply, ...(cpuSeconds ? { cpuSeconds } : {}), loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 }
     if (options.builder && result.builtIndices) indices.set(builderKey(options.builder), result.builtIndices.next)
     return result
   } finally {
@@ -126,7 +143,15 @@ function mean (values: number[]): number {
 }
 
 function sum (values: number[]): number {
-  return values.reduce((total, value) => total + value, 0)
+  return Math.round(values.reduce((total, value) => total + value, 0) * 100) / 100
+}
+
+function sumRecords (records: Array<Record<string, number>>): Record<string, number> {
+  const total: Record<string, number> = {}
+  for (const record of records) {
+    for (const [key, value] of Object.entries(record)) total[key] = sum([total[key] ?? 0, value])
+  }
+  return total
 }
 
 /**
@@ -160,6 +185,8 @@ export function combineResults (results: LoadResult[]): LoadResult {
       errors: sum(results.map((result) => result.warmup.errors))
     },
     loadAverage1m: Math.max(...results.map((result) => result.loadAverage1m)),
+    loadCpuSeconds: sum(results.map((result) => result.loadCpuSeconds)),
+    ...(first.cpuSeconds ? { cpuSeconds: sumRecords(results.map((result) => result.cpuSeconds ?? {})) } : {}),
     ...(first.builtIndices ? { builtIndices: { first: first.builtIndices.first, next: results.at(-1)?.builtIndices?.next ?? first.builtIndices.next } } : {}),
     connections: first.connections,
     durationS: sum(results.map((result) => result.durationS))
