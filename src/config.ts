@@ -80,7 +80,7 @@ const envSchema = z.object({
   /** Most deliveries merged in one transaction (group commit). */
   MERGE_BATCH_MAX_SIZE: integer(1, 1000).default(100),
   /** Most merge transactions in flight at once; deliveries arriving meanwhile join the next batch. */
-  MERGE_BATCH_CONCURRENCY: integer(1, 100).default(2),
+  MERGE_BATCH_CONCURRENCY: integer(1, 100).default(1),
   /** Data directory of the embedded PostgreSQL used when DATABASE_URL is unset. */
   EMBEDDED_PG_DIR: z.string().min(1).default('./.data/postgres'),
   /** Loopback port of the embedded PostgreSQL. */

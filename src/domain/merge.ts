@@ -1,8 +1,9 @@
 /**
  * The monotonic merge decision (SPEC §3), pure so it can be tested over every pair of states.
- * The database applies the same rule in SQL (om_merge_snapshot, in the migration
- * 20261127180000_merge_snapshot_function) — that is what makes it safe under concurrency; this
- * function names the outcome and is the specification the SQL is tested against.
+ * The database applies the same rule in SQL (om_merge_batch, in the migration
+ * 20261201120000_merge_batch_function) — that is what makes it safe under concurrency; this
+ * function is the specification the SQL is tested against, and decides the snapshots of one
+ * order that share a batch among themselves (planMergeBatch).
  */
 
 /** What the merge needs to know about a snapshot: its clock, its status rank, and its content. */
