@@ -317,3 +317,19 @@ export function loadConfig (): Config {
 export function withDatabaseUrl (config: Config, databaseUrl: string): Config {
   return deepFreeze({ ...structuredClone(config), databaseUrl })
 }
+
+/** Credentials to use instead of the configured ones; what is left out stays as configured. */
+export interface CredentialOverrides {
+  apiKeys?: readonly string[]
+  gamesoWebhookSecrets?: readonly string[]
+  midasbuyPlatformPublicKey?: string
+}
+
+/** A copy of the configuration with some credentials replaced (local development credentials). */
+export function withCredentials (config: Config, overrides: CredentialOverrides): Config {
+  const copy = structuredClone(config)
+  if (overrides.apiKeys) copy.apiKeys = [...overrides.apiKeys]
+  if (overrides.gamesoWebhookSecrets) copy.gameso.webhookSecrets = [...overrides.gamesoWebhookSecrets]
+  if (overrides.midasbuyPlatformPublicKey) copy.midasbuy.platformPublicKey = overrides.midasbuyPlatformPublicKey
+  return deepFreeze(copy)
+}

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, withDatabaseUrl, type Config } from './config.
 import { createDatabase } from './db/database.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.js'
 import { migrate } from './db/migrator.js'
+import { prepareLocalStart } from './local-dev/local-start.js'
 import { loggerOptions } from './logger.js'
 
 function readConfig (): Config {
@@ -25,11 +26,15 @@ async function main () {
   const log = pino(loggerOptions(config))
 
   let embedded: EmbeddedPostgresHandle | undefined
+  let announceLocalStart: (() => void) | undefined
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres({ ...config.embeddedPostgres, log })
     config = withDatabaseUrl(config, embedded.url)
     log.info({ dataDir: config.embeddedPostgres.dataDir, port: config.embeddedPostgres.port, created: embedded.initialised },
       embedded.initialised ? 'embedded PostgreSQL created and started' : 'embedded PostgreSQL started')
+    const local = await prepareLocalStart(config, log)
+    config = local.config
+    announceLocalStart = local.announce
   }
 
   const db = createDatabase(config.databaseUrl as string, databaseOptions(config))
@@ -54,6 +59,7 @@ async function main () {
 
   await app.listen({ port: config.port, host: config.host })
   log.info({ port: config.port, host: config.host, readyInMs: Math.round(performance.now() - startedAt) }, 'order-mirror ready')
+  announceLocalStart?.()
 }
 
 main().catch((error: unknown) => {

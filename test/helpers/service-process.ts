@@ -29,13 +29,15 @@ export interface ServiceProcess {
 /**
  * Starts the built service (dist/server.js) as a real process and waits for /health/ready. Event-loop
  * shedding is off unless `env` turns it on: on the shared test machine a stall is the machine's, not the service's.
+ * `cwd` is where it runs, which is where its default `./.data` and `.env` are looked for.
  */
-export async function startService (env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<ServiceProcess> {
+export async function startService (env: Record<string, string>, options: { readyTimeoutMs?: number, cwd?: string } = {}): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? await freePort())
   const forced = forcedBatching()
   const child = spawn(process.execPath, [...forced.args, SERVER_ENTRY], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...forced.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {})
   })
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })

@@ -1,0 +1,44 @@
+import { symbols, type Logger } from 'pino'
+import type { Config } from '../config.js'
+import { applyLocalCredentials, loadOrCreateLocalCredentials, localCredentialsFile, type CredentialSources } from './local-credentials.js'
+import { formatStartBanner, localUrl } from './start-banner.js'
+
+export interface LocalStart {
+  /** The configuration with the local credentials standing in for unset credential variables. */
+  config: Config
+  /** Prints the banner on stdout, after every log line written so far; call once the mirror listens. */
+  announce: () => void
+}
+
+const VARIABLES: Record<keyof CredentialSources, string> = {
+  apiKey: 'API_KEYS',
+  gamesoWebhookSecret: 'GAMESO_WEBHOOK_SECRETS',
+  midasbuyPlatformKey: 'MIDASBUY_PLATFORM_PUBLIC_KEY'
+}
+
+/**
+ * The stream the logger writes to (stdout, or the pretty-printing worker on a terminal). The banner
+ * goes through it rather than process.stdout, which would overtake the log lines still buffered
+ * for the asynchronous destination. It is not a log record: no level, no redaction, no JSON.
+ */
+function logDestination (log: Logger): { write: (text: string) => unknown } {
+  return (log as unknown as Record<symbol, { write: (text: string) => unknown }>)[symbols.streamSym] ?? process.stdout
+}
+
+/**
+ * What a zero-configuration start on the embedded PostgreSQL adds: credentials of its own, so the
+ * mirror works out of the box instead of refusing every request. The log says where they are and
+ * which are in force, never their values.
+ */
+export async function prepareLocalStart (config: Config, log: Logger): Promise<LocalStart> {
+  const credentialsFile = localCredentialsFile(config.embeddedPostgres.dataDir)
+  const { credentials, created } = await loadOrCreateLocalCredentials(credentialsFile)
+  const local = applyLocalCredentials(config, credentials)
+  const standingInFor = Object.entries(local.sources).flatMap(([name, source]) => source === 'local' ? [VARIABLES[name as keyof CredentialSources]] : [])
+  log.info({ file: credentialsFile, standingInFor }, created ? 'local development credentials created' : 'local development credentials reused')
+  const banner = formatStartBanner({ url: localUrl(config.host, config.port), credentialsFile, credentials, sources: local.sources, cwd: process.cwd() })
+  return {
+    config: local.config,
+    announce: () => { logDestination(log).write(banner) }
+  }
+}
