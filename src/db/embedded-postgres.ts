@@ -38,13 +38,31 @@ async function importWithoutExitHooks (): Promise<typeof import('embedded-postgr
   return module.default
 }
 
+function passwordFile (absoluteDataDir: string): string {
+  return path.join(path.dirname(absoluteDataDir), `${path.basename(absoluteDataDir)}.password`)
+}
+
+function connectionUrl (password: string, port: number): string {
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`
+}
+
 /** The password lives beside the data, created once, readable by the owner only. */
-async function clusterPassword (dataDir: string): Promise<string> {
-  const file = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.password`)
+async function clusterPassword (absoluteDataDir: string): Promise<string> {
+  const file = passwordFile(absoluteDataDir)
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim()
   const password = randomBytes(18).toString('base64url')
   await writeFile(file, `${password}\n`, { mode: 0o600 })
   return password
+}
+
+/**
+ * Where a running embedded PostgreSQL of this data directory answers, for a tool that connects to
+ * the cluster a running service started rather than starting it itself; null before its first start.
+ */
+export async function embeddedPostgresUrl ({ dataDir, port }: { dataDir: string, port: number }): Promise<string | null> {
+  const file = passwordFile(path.resolve(dataDir))
+  if (!existsSync(file)) return null
+  return connectionUrl((await readFile(file, 'utf8')).trim(), port)
 }
 
 /**
@@ -85,7 +103,7 @@ export async function startEmbeddedPostgres ({ dataDir, port, log }: EmbeddedPos
     throw new Error(`embedded PostgreSQL did not start on 127.0.0.1:${port} with data in ${absoluteDir} (is another instance using it?)`, { cause: error })
   }
   return {
-    url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    url: connectionUrl(password, port),
     initialised,
     stop: () => server.stop()
   }

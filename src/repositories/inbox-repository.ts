@@ -30,28 +30,22 @@ export interface InboxRowFilter {
   limit: number
 }
 
-/** Stored deliveries in the order they arrived, one page at a time. */
-export async function listInboxRows (client: Queryable, filter: InboxRowFilter): Promise<StoredInboxRow[]> {
-  const result = await client.query<{
-    id: string
-    provider: Provider
-    body: Buffer
-    body_sha256: Buffer
-    headers: Record<string, string>
-    event_type: string | null
-    reference: string | null
-    outcome: InboxOutcome
-    received_at: Date
-  }>(`SELECT id, provider, body, body_sha256, headers, event_type, reference, outcome, received_at
-        FROM webhook_inbox
-       WHERE outcome = $1
-         AND ($2::text IS NULL OR provider = $2)
-         AND ($3::timestamptz IS NULL OR received_at >= $3)
-         AND ($4::bigint IS NULL OR id > $4)
-       ORDER BY id
-       LIMIT $5`,
-  [filter.outcome, filter.provider ?? null, filter.since ?? null, filter.afterId ?? null, filter.limit])
-  return result.rows.map((row) => ({
+interface InboxRowColumns {
+  id: string
+  provider: Provider
+  body: Buffer
+  body_sha256: Buffer
+  headers: Record<string, string>
+  event_type: string | null
+  reference: string | null
+  outcome: InboxOutcome
+  received_at: Date
+}
+
+const INBOX_ROW_COLUMNS = 'id, provider, body, body_sha256, headers, event_type, reference, outcome, received_at'
+
+function toStoredInboxRow (row: InboxRowColumns): StoredInboxRow {
+  return {
     id: row.id,
     provider: row.provider,
     body: row.body,
@@ -61,7 +55,28 @@ export async function listInboxRows (client: Queryable, filter: InboxRowFilter):
     reference: row.reference,
     outcome: row.outcome,
     receivedAt: row.received_at
-  }))
+  }
+}
+
+/** Stored deliveries in the order they arrived, one page at a time. */
+export async function listInboxRows (client: Queryable, filter: InboxRowFilter): Promise<StoredInboxRow[]> {
+  const result = await client.query<InboxRowColumns>(`SELECT ${INBOX_ROW_COLUMNS}
+        FROM webhook_inbox
+       WHERE outcome = $1
+         AND ($2::text IS NULL OR provider = $2)
+         AND ($3::timestamptz IS NULL OR received_at >= $3)
+         AND ($4::bigint IS NULL OR id > $4)
+       ORDER BY id
+       LIMIT $5`,
+  [filter.outcome, filter.provider ?? null, filter.since ?? null, filter.afterId ?? null, filter.limit])
+  return result.rows.map(toStoredInboxRow)
+}
+
+/** One stored delivery by its id (a decimal string within bigint), or null. */
+export async function findInboxRow (client: Queryable, id: string): Promise<StoredInboxRow | null> {
+  const result = await client.query<InboxRowColumns>(`SELECT ${INBOX_ROW_COLUMNS} FROM webhook_inbox WHERE id = $1`, [id])
+  const row = result.rows[0]
+  return row === undefined ? null : toStoredInboxRow(row)
 }
 
 /**
