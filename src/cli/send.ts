@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { createDatabase, isDatabaseUnavailable } from '../db/database.js'
 import { embeddedPostgresUrl } from '../db/embedded-postgres.js'
-import { applyLocalCredentials, localCredentialsFile, readLocalCredentials, LocalCredentialsError, type LocalCredentials } from '../local-dev/local-credentials.js'
+import { credentialsInForce, LocalCredentialsError, type LocalCredentials } from '../local-dev/local-credentials.js'
 import { SampleWebhookError, type SampleWebhookSender, type SignedDelivery, type SigningContext } from '../providers/sample-webhook.js'
 import { findInboxRow } from '../repositories/inbox-repository.js'
 import {
@@ -31,10 +31,8 @@ interface Setup {
 }
 
 async function loadSetup (): Promise<Setup> {
-  const configured = loadConfig()
-  if (configured.databaseUrl) return { config: configured, local: null }
-  const local = await readLocalCredentials(localCredentialsFile(configured.embeddedPostgres.dataDir))
-  return { config: local === null ? configured : applyLocalCredentials(configured, local).config, local }
+  const { config, local } = await credentialsInForce(loadConfig(), { create: false })
+  return { config, local }
 }
 
 async function readKeyFile (file: string | undefined): Promise<string | null> {

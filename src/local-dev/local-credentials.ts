@@ -126,3 +126,31 @@ export function applyLocalCredentials (config: Config, credentials: LocalCredent
   }
   return { config: withCredentials(config, overrides), sources }
 }
+
+export interface CredentialsInForce {
+  config: Config
+  /** The local credentials; null with DATABASE_URL, or when none were made yet and none were to be. */
+  local: LocalCredentials | null
+  sources: CredentialSources | null
+  /** Whether this call made the credentials file. */
+  created: boolean
+}
+
+/**
+ * The credentials the mirror runs with for this configuration: on the embedded PostgreSQL, the
+ * local ones (made now when `create` is set and there are none yet) stand in for unset variables;
+ * with DATABASE_URL, exactly what is configured.
+ */
+export async function credentialsInForce (config: Config, options: { create: boolean }): Promise<CredentialsInForce> {
+  if (config.databaseUrl) return { config, local: null, sources: null, created: false }
+  return localCredentialsInForce(config, options)
+}
+
+/** The local credentials of the embedded data directory standing in for unset variables, made now when `create` is set and there are none yet. */
+export async function localCredentialsInForce (config: Config, { create }: { create: boolean }): Promise<CredentialsInForce> {
+  const file = localCredentialsFile(config.embeddedPostgres.dataDir)
+  const found = create ? await loadOrCreateLocalCredentials(file) : { credentials: await readLocalCredentials(file), created: false }
+  if (found.credentials === null) return { config, local: null, sources: null, created: false }
+  const applied = applyLocalCredentials(config, found.credentials)
+  return { config: applied.config, local: found.credentials, sources: applied.sources, created: found.created }
+}

@@ -1,6 +1,6 @@
 import { symbols, type Logger } from 'pino'
 import type { Config } from '../config.js'
-import { applyLocalCredentials, loadOrCreateLocalCredentials, localCredentialsFile, type CredentialSources } from './local-credentials.js'
+import { localCredentialsFile, localCredentialsInForce, type CredentialSources } from './local-credentials.js'
 import { formatStartBanner, localUrl } from './start-banner.js'
 
 export interface LocalStart {
@@ -32,13 +32,14 @@ function logDestination (log: Logger): { write: (text: string) => unknown } {
  */
 export async function prepareLocalStart (config: Config, log: Logger): Promise<LocalStart> {
   const credentialsFile = localCredentialsFile(config.embeddedPostgres.dataDir)
-  const { credentials, created } = await loadOrCreateLocalCredentials(credentialsFile)
-  const local = applyLocalCredentials(config, credentials)
-  const standingInFor = Object.entries(local.sources).flatMap(([name, source]) => source === 'local' ? [VARIABLES[name as keyof CredentialSources]] : [])
-  log.info({ file: credentialsFile, standingInFor }, created ? 'local development credentials created' : 'local development credentials reused')
-  const banner = formatStartBanner({ url: localUrl(config.host, config.port), credentialsFile, credentials, sources: local.sources, cwd: process.cwd() })
+  const inForce = await localCredentialsInForce(config, { create: true })
+  const { local: credentials, sources } = inForce
+  if (credentials === null || sources === null) throw new Error(`no local credentials in ${credentialsFile}`)
+  const standingInFor = Object.entries(sources).flatMap(([name, source]) => source === 'local' ? [VARIABLES[name as keyof CredentialSources]] : [])
+  log.info({ file: credentialsFile, standingInFor }, inForce.created ? 'local development credentials created' : 'local development credentials reused')
+  const banner = formatStartBanner({ url: localUrl(config.host, config.port), credentialsFile, credentials, sources, cwd: process.cwd() })
   return {
-    config: local.config,
+    config: inForce.config,
     announce: () => { logDestination(log).write(banner) }
   }
 }
