@@ -11,12 +11,12 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { z } from 'zod'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres.js'
+import { entryPoint, waitUntilReady } from './child-service.js'
 import { freePort } from './free-port.js'
 
 const MERCHANT_KEY = 'demo-merchant-key'
@@ -86,17 +86,6 @@ function parseOptions (): DemoOptions {
   return parsed.data
 }
 
-/**
- * The sibling entry point next to this file: `.ts` under tsx (npm run demo), `.js` from dist, so
- * the demo runs either way.
- */
-function entryPoint (relative: string): { file: string, nodeArgs: string[] } {
-  const here = fileURLToPath(import.meta.url)
-  const typescript = here.endsWith('.ts')
-  const file = path.join(path.dirname(here), `${relative}.${typescript ? 'ts' : 'js'}`)
-  return { file, nodeArgs: typescript ? ['--import', 'tsx', file] : [file] }
-}
-
 interface Child {
   name: string
   process: ChildProcess
@@ -157,19 +146,6 @@ function simulatorUrl (child: Child): Promise<string> {
     })
     child.exited.then((code) => reject(new Error(`the simulator exited (${String(code)}) before listening`)), reject)
   })
-}
-
-async function waitUntilReady (url: string, child: Child): Promise<void> {
-  const deadline = Date.now() + 60_000
-  let exited = false
-  child.exited.then(() => { exited = true }, () => {})
-  while (Date.now() < deadline) {
-    if (exited) throw new Error('the service exited before it was ready')
-    const ready = await fetch(`${url}/health/ready`).then((response) => response.ok, () => false)
-    if (ready) return
-    await delay(100)
-  }
-  throw new Error('the service was not ready within 60 s')
 }
 
 async function merchant<T> (baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number, json: T }> {
@@ -247,7 +223,7 @@ async function startStack (stack: Stack, options: DemoOptions): Promise<{ servic
     RECONCILE_MAX_BACKOFF_MS: '2000',
     LOG_LEVEL: 'info'
   }, path.join(dir, 'service.log'))
-  await waitUntilReady(serviceUrl, serviceChild)
+  await waitUntilReady(serviceUrl, serviceChild.exited)
   return { serviceUrl, simulator, logs: dir }
 }
 

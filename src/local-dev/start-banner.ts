@@ -6,9 +6,9 @@ export const FIRST_ORDER_REFERENCE = 'my-first-order'
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0', ''])
 
-/** The URL a person on this machine reaches a service listening on host:port at. */
-export function localUrl (host: string, port: number): string {
-  if (WILDCARD_HOSTS.has(host)) return `http://localhost:${port}`
+/** The URL a person (or process) on this machine reaches a service listening on host:port at. */
+export function localUrl (host: string, port: number, loopback = 'localhost'): string {
+  if (WILDCARD_HOSTS.has(host)) return `http://${loopback}:${port}`
   return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`
 }
 

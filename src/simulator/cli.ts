@@ -3,7 +3,7 @@
  * every upstream of the provider registry on one port. Prints `simulator listening on
  * http://HOST:PORT` on stdout once it accepts requests (the demo and the e2e tests wait for that
  * line), then the variables that point a mirror at it. SIGTERM / SIGINT close it (timers cleared,
- * exit 0).
+ * exit 0). `--with-mirror` also starts a mirror wired to it (src/cli/sandbox.ts) and stops it first.
  *
  * Environment (empty counts as unset):
  *   SIMULATOR_HOST          listen address                                127.0.0.1
@@ -15,7 +15,9 @@
  *
  * The control API (/_control/*) needs no key: keep the simulator on loopback.
  */
+import { parseArgs } from 'node:util'
 import { pino } from 'pino'
+import { startSandboxMirror, type SandboxMirror } from '../cli/sandbox.js'
 import { SimulatorConfigError, simulatorConfigFromEnv, type SimulatorProcessConfig } from './options.js'
 import { startSimulator } from './simulator.js'
 
@@ -32,27 +34,43 @@ function readConfig (): SimulatorProcessConfig {
 }
 
 async function main () {
+  const withMirror = parseArgs({ options: { 'with-mirror': { type: 'boolean', default: false } } }).values['with-mirror']
   const config = readConfig()
-  const log = pino({ level: config.logLevel, redact: { paths: ['*.webhookSecret', '*.apiKey', 'webhookSecret', 'apiKey'], censor: '[redacted]' } })
+  // Beside a mirror, the request lines of both would bury what a person wants to read.
+  const level = withMirror && process.env.SIMULATOR_LOG_LEVEL === undefined ? 'warn' : config.logLevel
+  const log = pino({ level, redact: { paths: ['*.webhookSecret', '*.apiKey', 'webhookSecret', 'apiKey'], censor: '[redacted]' } })
   const simulator = await startSimulator(config.options, { host: config.host, port: config.port }, { loggerInstance: log })
 
+  const sandboxed: { mirror?: SandboxMirror } = {}
   let closing = false
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals, exitCode = 0) => {
     if (closing) return
     closing = true
     log.info({ signal }, 'simulator stopping')
-    simulator.close().then(() => process.exit(0), (error: unknown) => {
+    Promise.resolve(sandboxed.mirror?.stop()).then(() => simulator.close()).then(() => process.exit(exitCode), (error: unknown) => {
       console.error(`simulator failed to stop cleanly: ${String(error)}`)
       process.exit(1)
     })
   }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
 
   console.log(`simulator listening on ${simulator.url}`)
   // Deliberately on stdout, not through pino: the sandbox's own keys, printed to be copied.
   console.log('# point a mirror at this simulator:')
   for (const [name, value] of Object.entries(simulator.mirrorEnvironment(simulator.url))) console.log(`${name}=${value}`)
+  if (!withMirror) {
+    console.log('# or let the simulator start a mirror wired to it: npm run simulator -- --with-mirror')
+    return
+  }
+  const mirror = await startSandboxMirror({ url: simulator.url, mirrorEnvironment: () => simulator.mirrorEnvironment(simulator.url) },
+    (text) => { process.stdout.write(text) })
+  sandboxed.mirror = mirror
+  mirror.exited.then(({ code, signal }) => {
+    if (closing) return
+    console.error(`the mirror stopped unexpectedly (${signal ?? `exit ${String(code)}`}); stopping the simulator`)
+    stop('SIGTERM', 1)
+  }, () => {})
 }
 
 main().catch((error: unknown) => {
