@@ -1,13 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import { createDatabase, type Database, type DatabaseOptions } from './db/database.js'
 import { loggerOptions } from './logger.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
+import { docsPlugin } from './plugins/docs.js'
 import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { gamesoPlugin } from './plugins/gameso.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
@@ -91,20 +90,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(orderSyncPlugin)
   await app.register(orderCommandsPlugin)
   await app.register(inboxRetentionPlugin)
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'order-mirror',
-        description: 'Local mirror of GameSO and MidasBuy orders. Error bodies are `{status, code, message}`.',
-        version: '1.0.0'
-      },
-      components: {
-        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } }
-      }
-    },
-    transform: jsonSchemaTransform
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(docsPlugin)
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
