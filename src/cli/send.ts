@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises'
 import { ConfigError, loadConfig, type Config } from '../config.js'
-import { createDatabase, isDatabaseUnavailable } from '../db/database.js'
 import { embeddedPostgresUrl } from '../db/embedded-postgres.js'
 import { credentialsInForce, LocalCredentialsError, type LocalCredentials } from '../local-dev/local-credentials.js'
 import { SampleWebhookError, type SampleWebhookSender, type SignedDelivery, type SigningContext } from '../providers/sample-webhook.js'
@@ -107,6 +106,8 @@ async function databaseUrlOf (config: Config): Promise<string> {
 }
 
 async function replay ({ inboxId }: ReplayCommand, options: SendOptions, setup: Setup): Promise<boolean> {
+  // Loaded here: only replay needs the database, and the client is most of the CLI's start-up time.
+  const { createDatabase, isDatabaseUnavailable } = await import('../db/database.js')
   const db = createDatabase(await databaseUrlOf(setup.config), { poolSize: 1, applicationName: 'order-mirror-send' })
   let row
   try {
