@@ -100,34 +100,27 @@ describe('npm start with no configuration, on the embedded PostgreSQL', () => {
     expect(output).not.toContain('GAMESO_WEBHOOK_SECRETS is not set')
   })
 
-  it('reuses the same credentials on the next start, with the data it had', { timeout: FIRST_START_TIMEOUT_MS * 2 }, async () => {
+  it('reuses them on the next start, with the data it had, and lets each configured variable win on its own', { timeout: FIRST_START_TIMEOUT_MS * 2 }, async () => {
     const first = await startInWorkDir()
-    const before = await credentialsOnDisk()
+    const local = await credentialsOnDisk()
     const body = webhookBody(gamesoOrder('first-run-kept', 'completed', new Date()))
-    expect((await fetch(`${first.url}/webhooks/gameso`, { method: 'POST', headers: gamesoHeaders(body, before.gameso_webhook_secret), body })).status).toBe(200)
+    expect((await fetch(`${first.url}/webhooks/gameso`, { method: 'POST', headers: gamesoHeaders(body, local.gameso_webhook_secret), body })).status).toBe(200)
     await stop()
 
-    const running = await startInWorkDir()
-    const read = await fetch(`${running.url}/v1/orders/first-run-kept`, { headers: { 'x-api-key': before.api_key } })
-    expect(read.status).toBe(200)
-    const output = await stop()
-    expect(await credentialsOnDisk()).toEqual(before)
-    expect(output).toContain('"msg":"local development credentials reused"')
-    expect(output).toContain(before.api_key)
-  })
-
-  it('lets every configured credential win, variable by variable', { timeout: FIRST_START_TIMEOUT_MS * 2 }, async () => {
+    // The next start has API_KEYS configured: that key, not the local one, opens the merchant API;
+    // the webhook secret nobody configured is still the local one.
     const running = await startInWorkDir({ API_KEYS: 'first-run-configured-key' })
-    const local = await credentialsOnDisk()
-    expect((await fetch(`${running.url}/v1/orders/first-run-2`, { headers: { 'x-api-key': local.api_key } })).status).toBe(401)
-    expect((await fetch(`${running.url}/v1/orders/first-run-2`, { headers: { 'x-api-key': 'first-run-configured-key' } })).status).toBe(404)
-    // The secret nobody configured is still the local one.
-    const body = webhookBody(gamesoOrder('first-run-2', 'failed', new Date()))
-    const answer = await fetch(`${running.url}/webhooks/gameso`, { method: 'POST', headers: gamesoHeaders(body, local.gameso_webhook_secret), body })
-    expect(answer.status).toBe(200)
-    expect((await fetch(`${running.url}/v1/orders/first-run-2`, { headers: { 'x-api-key': 'first-run-configured-key' } })).status).toBe(200)
+    expect((await fetch(`${running.url}/v1/orders/first-run-kept`, { headers: { 'x-api-key': local.api_key } })).status).toBe(401)
+    expect((await fetch(`${running.url}/v1/orders/first-run-kept`, { headers: { 'x-api-key': 'first-run-configured-key' } })).status).toBe(200)
+    const later = webhookBody(gamesoOrder('first-run-2', 'failed', new Date()))
+    expect((await fetch(`${running.url}/webhooks/gameso`, { method: 'POST', headers: gamesoHeaders(later, local.gameso_webhook_secret), body: later })).status).toBe(200)
     const output = await stop()
+    expect(await credentialsOnDisk()).toEqual(local)
+    const reused = logLines(output).map((line) => JSON.parse(line) as { msg: string, standingInFor?: string[] })
+      .find((record) => record.msg === 'local development credentials reused')
+    expect(reused?.standingInFor).toEqual(['GAMESO_WEBHOOK_SECRETS', 'MIDASBUY_PLATFORM_PUBLIC_KEY'])
     expect(output).toMatch(/X-API-Key +configured \(API_KEYS\)/)
+    expect(output).toContain(local.gameso_webhook_secret)
     expect(output).not.toContain(local.api_key)
     expect(output).not.toContain('first-run-configured-key')
   })

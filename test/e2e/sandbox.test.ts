@@ -6,6 +6,7 @@ import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createTestDatabase } from '../helpers/database.js'
 import { freePort } from '../helpers/service-process.js'
 
 // `npm run simulator` as a sandbox, run as the built CLI in a directory of its own: with
@@ -123,13 +124,33 @@ describe('npm run simulator -- --with-mirror', () => {
     expect(await portAnswers(Number(env.EMBEDDED_PG_PORT))).toBe(false)
   })
 
+  it('brings keys of its own for a mirror on DATABASE_URL with none configured, and wires the simulator\'s webhooks to it', { timeout: READY_TIMEOUT_MS }, async () => {
+    const database = await createTestDatabase({ poolSize: 2 })
+    try {
+      const sandbox = startSandbox(['--with-mirror'], { DATABASE_URL: database.url })
+      const apiKey = (await sandbox.waitFor(/X-API-Key: (sandbox_[\w-]+)'/))[1] ?? ''
+      const mirrorUrl = `http://127.0.0.1:${env.PORT}`
+      expect((await fetch(`${mirrorUrl}/v1/orders/sandbox-e2e-2`, { headers: { 'x-api-key': apiKey } })).status).toBe(404)
+      const settings = await (await fetch(`http://127.0.0.1:${env.SIMULATOR_PORT}/_control/settings`)).json() as { webhookUrls: string[], webhookSecretSet: boolean }
+      expect(settings).toMatchObject({ webhookUrls: [`${mirrorUrl}/webhooks/gameso`], webhookSecretSet: true })
+      expect(sandbox.output()).not.toContain('order-mirror is ready at')
+      sandbox.child.kill('SIGTERM')
+      expect(await sandbox.exited).toEqual({ code: 0, signal: null })
+    } finally {
+      await database.drop()
+    }
+  })
+
   it('stops the simulator too, with exit code 1 and the reason, when the mirror cannot start', { timeout: READY_TIMEOUT_MS }, async () => {
-    // Something else on the mirror's port, which accepts connections and never answers.
+    // Something else on the mirror's port, which accepts connections and never answers. The
+    // mirror runs on a database of the suite's here: only the embedded one makes local keys, and
+    // without them the sandbox must bring its own.
     const connections = new Set<Socket>()
     const taken = createServer((socket) => { connections.add(socket) })
     await new Promise<void>((resolve) => taken.listen(Number(env.PORT), '0.0.0.0', resolve))
+    const database = await createTestDatabase({ poolSize: 1 })
     try {
-      const sandbox = startSandbox(['--with-mirror'])
+      const sandbox = startSandbox(['--with-mirror'], { DATABASE_URL: database.url })
       expect(await sandbox.exited).toEqual({ code: 1, signal: null })
       expect(sandbox.output()).toContain('the service exited before it was ready')
       expect(sandbox.output()).toMatch(/EADDRINUSE/)
@@ -137,6 +158,7 @@ describe('npm run simulator -- --with-mirror', () => {
     } finally {
       for (const socket of connections) socket.destroy()
       await new Promise((resolve) => taken.close(resolve))
+      await database.drop()
     }
   })
 })

@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto'
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -79,7 +79,7 @@ describe('local development credentials', () => {
       created_at: '2026-12-01T10:00:00.000Z'
     }), /midasbuy_platform_public_key, midasbuy_platform_private_key/]
   ])('refuse a file with %s, naming the problem, and leave it as it is', async (_case, text, problem) => {
-    await loadOrCreateLocalCredentials(file)
+    await mkdir(path.dirname(file), { recursive: true })
     await writeFile(file, text, { mode: 0o600 })
     const error = await loadOrCreateLocalCredentials(file).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(LocalCredentialsError)
