@@ -11,3 +11,23 @@ export async function freePort (): Promise<number> {
     })
   })
 }
+
+/**
+ * `count` different loopback ports nobody listens on right now. Asked for one after another, the
+ * OS may hand the same port out twice (each is closed before the next is picked), so they are all
+ * held open until every one is known.
+ */
+export async function freePorts (count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer())
+  try {
+    return await Promise.all(servers.map((server) => new Promise<number>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address()
+        resolve(typeof address === 'object' && address ? address.port : 0)
+      })
+    })))
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  }
+}

@@ -7,7 +7,8 @@ import { localCredentialsSchema, type LocalCredentials } from '../../src/local-d
 import { createTestDatabase } from '../helpers/database.js'
 import { gamesoOrder, signedHeaders as gamesoHeaders, webhookBody } from '../helpers/gameso-webhooks.js'
 import { midasbuyOrder, notificationBody, signedHeaders as midasbuyHeaders } from '../helpers/midasbuy-notifications.js'
-import { freePort, startService, type ServiceProcess } from '../helpers/service-process.js'
+import { freePorts } from '../../src/cli/free-port.js'
+import { startService, type ServiceProcess } from '../helpers/service-process.js'
 
 // `npm start` in a fresh checkout: no configuration at all, the working directory's ./.data holds
 // the embedded PostgreSQL and the local credentials. Each test has a directory of its own.
@@ -17,6 +18,7 @@ const FIRST_START_TIMEOUT_MS = 90_000
 
 let workDir: string
 let embeddedPort: number
+let servicePort: number
 let service: ServiceProcess | undefined
 const workDirs: string[] = []
 
@@ -25,11 +27,13 @@ async function freshWorkDir (): Promise<void> {
   workDirs.push(workDir)
   // As root, the embedded PostgreSQL runs as the postgres user, which must reach ./.data.
   await chmod(workDir, 0o755)
-  embeddedPort = await freePort()
+  const ports = await freePorts(2)
+  servicePort = ports[0] ?? 0
+  embeddedPort = ports[1] ?? 0
 }
 
 async function startInWorkDir (env: Record<string, string> = {}): Promise<ServiceProcess> {
-  service = await startService({ EMBEDDED_PG_PORT: String(embeddedPort), RECONCILE_ENABLED: 'false', ...env },
+  service = await startService({ PORT: String(servicePort), EMBEDDED_PG_PORT: String(embeddedPort), RECONCILE_ENABLED: 'false', ...env },
     { cwd: workDir, readyTimeoutMs: FIRST_START_TIMEOUT_MS })
   return service
 }

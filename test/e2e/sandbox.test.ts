@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../helpers/database.js'
-import { freePort } from '../helpers/service-process.js'
+import { freePorts } from '../../src/cli/free-port.js'
 
 // `npm run simulator` as a sandbox, run as the built CLI in a directory of its own: with
 // --with-mirror it starts a mirror on the embedded PostgreSQL wired to it both ways, keeps
@@ -74,10 +74,11 @@ beforeEach(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'om-sandbox-'))
   workDirs.push(workDir)
   await chmod(workDir, 0o755)
+  const [port, embeddedPort, simulatorPort] = await freePorts(3)
   env = {
-    PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
-    SIMULATOR_PORT: String(await freePort()),
+    PORT: String(port),
+    EMBEDDED_PG_PORT: String(embeddedPort),
+    SIMULATOR_PORT: String(simulatorPort),
     // Passed on to the mirror: on the shared test machine an event-loop stall is the machine's, not the mirror's.
     LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0'
   }

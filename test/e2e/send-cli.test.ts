@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { localCredentialsSchema, type LocalCredentials } from '../../src/local-dev/local-credentials.js'
-import { freePort, startService, type ServiceProcess } from '../helpers/service-process.js'
+import { freePort, freePorts } from '../../src/cli/free-port.js'
+import { startService, type ServiceProcess } from '../helpers/service-process.js'
 
 // `npm run send` against a real mirror started as `npm start` does, on the embedded PostgreSQL in
 // a directory of its own: the CLI finds the mirror, its keys and its database from the same
@@ -52,7 +53,8 @@ async function inboxIdsOf (reference: string): Promise<string[]> {
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'om-send-cli-'))
   await chmod(workDir, 0o755)
-  env = { PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) }
+  const [port, embeddedPort] = await freePorts(2)
+  env = { PORT: String(port), EMBEDDED_PG_PORT: String(embeddedPort) }
   service = await startService({ ...env, RECONCILE_ENABLED: 'false', LOG_LEVEL: 'warn' }, { cwd: workDir, readyTimeoutMs: 90_000 })
   credentials = localCredentialsSchema.parse(JSON.parse(await readFile(path.join(workDir, '.data', 'credentials.json'), 'utf8')))
 }, 120_000)
