@@ -123,6 +123,16 @@ describe('npm run simulator -- --with-mirror', () => {
     const byWebhook = history?.status_changes.find((change) => change.source === 'webhook')
     expect(byWebhook?.to).toMatch(/^(completed|failed)$/)
 
+    // A MidasBuy purchase in the simulator: its platform-signed notification reaches the mirror.
+    const purchase = await fetch(`http://127.0.0.1:${env.SIMULATOR_PORT}/_control/midasbuy/purchases`, { method: 'POST' })
+    const paymentOrderId = (await purchase.json() as { payment_order_id: string }).payment_order_id
+    let midasbuyStatus = 0
+    while (Date.now() < deadline && midasbuyStatus !== 200) {
+      midasbuyStatus = (await fetch(`${mirrorUrl}/v1/midasbuy/orders/${paymentOrderId}`, { headers })).status
+      if (midasbuyStatus !== 200) await delay(200)
+    }
+    expect(midasbuyStatus).toBe(200)
+
     sandbox.child.kill('SIGINT')
     expect(await sandbox.exited).toEqual({ code: 0, signal: null })
     // Both are gone: the mirror's port, the simulator's, and the embedded PostgreSQL the mirror started.
@@ -140,6 +150,8 @@ describe('npm run simulator -- --with-mirror', () => {
       expect((await fetch(`${mirrorUrl}/v1/orders/sandbox-e2e-2`, { headers: { 'x-api-key': apiKey } })).status).toBe(404)
       const settings = await (await fetch(`http://127.0.0.1:${env.SIMULATOR_PORT}/_control/settings`)).json() as { webhookUrls: string[], webhookSecretSet: boolean }
       expect(settings).toMatchObject({ webhookUrls: [`${mirrorUrl}/webhooks/gameso`], webhookSecretSet: true })
+      const midasbuy = await (await fetch(`http://127.0.0.1:${env.SIMULATOR_PORT}/_control/midasbuy/settings`)).json() as { webhookUrls: string[] }
+      expect(midasbuy.webhookUrls).toEqual([`${mirrorUrl}/webhooks/midasbuy/payment_notification`])
       expect(sandbox.output()).not.toContain('order-mirror is ready at')
       sandbox.child.kill('SIGTERM')
       expect(await sandbox.exited).toEqual({ code: 0, signal: null })
