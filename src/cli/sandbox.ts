@@ -114,8 +114,12 @@ export async function startSandboxMirror (simulator: SandboxSimulator, write: (t
     },
     // Its own process group: Ctrl-C reaches the sandbox alone, which stops the mirror first.
     detached: true,
-    stdio: ['ignore', 'inherit', 'inherit']
+    // Through the sandbox rather than the terminal itself: a mirror left behind by a sandbox that
+    // was killed outright must not keep writing to a terminal that has gone.
+    stdio: ['ignore', 'pipe', 'pipe']
   })
+  child.stdout?.on('data', (chunk: Buffer) => { write(chunk.toString()) })
+  child.stderr?.on('data', (chunk: Buffer) => { process.stderr.write(chunk) })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
