@@ -4,7 +4,7 @@ import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
 import type { Provider } from '../domain/order.js'
 import type { Metrics } from '../metrics/metrics.js'
-import { UpstreamError, UpstreamRateLimitedError, type GameSoClient } from '../providers/gameso/gameso-client.js'
+import type { GameSoClient } from '../providers/gameso/gameso-client.js'
 import { gamesoOrderToSnapshot } from '../providers/gameso/gameso-mapping.js'
 import {
   claimDueOrders,
@@ -15,6 +15,7 @@ import {
   type ReconcileState
 } from '../repositories/reconcile-repository.js'
 import type { OrderSync } from '../services/order-sync.js'
+import { UpstreamError, UpstreamRateLimitedError } from '../upstream/upstream-errors.js'
 import { pollBackoffMs } from './backoff.js'
 
 /** Only GameSO has a poller; MidasBuy orders stay out of the claim. */
@@ -198,9 +199,9 @@ export class Reconciler {
 
   /** Never throws: every failure ends as a result, and the order is rescheduled or released. */
   private async pollOne (order: ClaimedOrder, owner: string, sendBy: number): Promise<PollResult> {
-    let answer: Awaited<ReturnType<GameSoClient['getOrder']>>
+    let answer: Awaited<ReturnType<GameSoClient['fetchOrder']>>
     try {
-      answer = await this.deps.gameso.getOrder(order.reference, { priority: 'background', sendBy, signal: this.abort.signal })
+      answer = await this.deps.gameso.fetchOrder(order.reference, { priority: 'background', sendBy, signal: this.abort.signal })
     } catch (error) {
       return this.afterFailedCall(order, owner, error)
     }

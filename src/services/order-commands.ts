@@ -1,10 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/database.js'
 import { AppError, NotFoundError } from '../errors.js'
-import {
-  UpstreamError, UpstreamHttpError, UpstreamInvalidResponseError, UpstreamRateLimitedError, UpstreamTimeoutError,
-  UpstreamUnavailableError, type CreateOrderResult, type GameSoClient
-} from '../providers/gameso/gameso-client.js'
+import { gamesoCall, type CreateOrderResult, type GameSoClient } from '../providers/gameso/gameso-client.js'
 import { DEFAULT_ITEM_QUANTITY, type GameSoCreateOrder } from '../providers/gameso/gameso-create-schemas.js'
 import { gamesoOrderToSnapshot } from '../providers/gameso/gameso-mapping.js'
 import type { GameSoOrder } from '../providers/gameso/gameso-schemas.js'
@@ -13,6 +10,10 @@ import {
 } from '../repositories/order-commands-repository.js'
 import { findOrderByReference, type StoredOrder } from '../repositories/order-queries.js'
 import { lockOrderKey } from '../repositories/orders-repository.js'
+import {
+  UpstreamError, UpstreamHttpError, UpstreamInvalidResponseError, UpstreamRateLimitedError, UpstreamTimeoutError,
+  UpstreamUnavailableError
+} from '../upstream/upstream-errors.js'
 import { inTransaction, type OrderSync } from './order-sync.js'
 
 const PROVIDER = 'gameso'
@@ -54,7 +55,7 @@ export interface TrackResult {
   order: StoredOrder
 }
 
-export type OrderGateway = Pick<GameSoClient, 'getOrder' | 'createOrder'>
+export type OrderGateway = Pick<GameSoClient, 'fetchOrder' | 'createOrder'>
 
 export interface OrderCommandsOptions {
   db: Database
@@ -152,7 +153,7 @@ export class OrderCommands {
     await this.recordAnswer(registered, answer, log)
     if (answer.status === 401 || answer.status === 403) {
       log.error({ referenceId: reference, status: answer.status }, 'GameSO refused the mirror\'s API key')
-      throw upstreamFailure(new UpstreamHttpError('create_order', answer.status, answer.error))
+      throw upstreamFailure(new UpstreamHttpError(gamesoCall('create_order'), answer.status, answer.error, { code: answer.error }))
     }
     log.info({ referenceId: reference, status: answer.status, code: answer.error?.code }, 'create forwarded to GameSO')
     return {
@@ -213,7 +214,7 @@ export class OrderCommands {
 
   private async fetch (gameso: OrderGateway, reference: string): Promise<GameSoOrder | null> {
     try {
-      const result = await gameso.getOrder(reference)
+      const result = await gameso.fetchOrder(reference)
       return result.found ? result.order : null
     } catch (error) {
       throw upstreamFailure(error)

@@ -306,7 +306,7 @@ describe('create-through-mirror, read-through, track and force sync', () => {
         db: database.db,
         sync: { applySnapshot: async () => { throw new Error('connection terminated') } },
         gameso: {
-          getOrder: async () => ({ found: false }),
+          fetchOrder: async () => ({ found: false }),
           createOrder: async () => ({ status: 200, body: answer, rawBody: JSON.stringify(answer), contentType: 'application/json', order: answer, error: null, retryAfterMs: null })
         },
         createFirstPollDelayMs: 0

@@ -4,18 +4,15 @@ import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createMetrics } from '../../src/metrics/metrics.js'
+import { GameSoClient, createGameSoClient, type GameSoClientOptions } from '../../src/providers/gameso/gameso-client.js'
 import {
-  GameSoClient,
   UpstreamHttpError,
   UpstreamInvalidResponseError,
   UpstreamRateLimitedError,
   UpstreamTimeoutError,
-  UpstreamUnavailableError,
-  createGameSoClient,
-  parseRetryAfterMs,
-  SendWindow,
-  type GameSoClientOptions
-} from '../../src/providers/gameso/gameso-client.js'
+  UpstreamUnavailableError
+} from '../../src/upstream/upstream-errors.js'
+import { ManualClock } from '../helpers/manual-clock.js'
 import { freePort } from '../helpers/service-process.js'
 
 const docsOrder = JSON.parse(readFileSync(new URL('../fixtures/gameso/webhook-order-completed.json', import.meta.url), 'utf8')).data as Record<string, unknown>
@@ -43,6 +40,8 @@ class FakeGameSo {
   handler: Handler = (_request, response) => json(response, 200, docsOrder)
   inFlight = 0
   maxInFlight = 0
+  /** Stamps arrivals; tests on a manual clock point it there. */
+  now: () => number = Date.now
   private server: Server | undefined
 
   async start (): Promise<string> {
@@ -50,7 +49,7 @@ class FakeGameSo {
       const chunks: Buffer[] = []
       request.on('data', (chunk: Buffer) => chunks.push(chunk))
       request.on('end', () => {
-        const received = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString(), at: Date.now() }
+        const received = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString(), at: this.now() }
         this.received.push(received)
         this.inFlight++
         this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
@@ -74,6 +73,7 @@ class FakeGameSo {
     this.releaseAll()
     this.received.length = 0
     this.maxInFlight = 0
+    this.now = Date.now
     this.handler = (_request, response) => json(response, 200, docsOrder)
   }
 
@@ -93,6 +93,13 @@ describe('GameSoClient', () => {
   let baseUrl: string
   const clients: GameSoClient[] = []
   let metrics: ReturnType<typeof createMetrics>
+
+  /** A client on a clock that only the test moves, for everything that waits. */
+  function clockedClient (overrides: Partial<GameSoClientOptions> = {}) {
+    const clock = new ManualClock()
+    fake.now = () => clock.now()
+    return { clock, gameso: client({ clock, ...overrides }) }
+  }
 
   function client (overrides: Partial<GameSoClientOptions> = {}) {
     const created = new GameSoClient({
@@ -118,10 +125,10 @@ describe('GameSoClient', () => {
   afterAll(async () => { await fake.stop() })
   metrics = createMetrics()
 
-  describe('getOrder', () => {
+  describe('fetchOrder', () => {
     it('fetches the order with the API key and keeps fields GameSO may add', async () => {
       fake.handler = (_request, response) => json(response, 200, { ...docsOrder, loyalty_points: 7 })
-      const result = await client().getOrder(REFERENCE)
+      const result = await client().fetchOrder(REFERENCE)
       expect(result).toMatchObject({ found: true, order: { reference_id: REFERENCE, status: 'completed', loyalty_points: 7 } })
       expect(fake.received).toHaveLength(1)
       expect(fake.received[0]).toMatchObject({ method: 'GET', url: `/v1/orders/${REFERENCE}` })
@@ -130,25 +137,25 @@ describe('GameSoClient', () => {
 
     it('encodes the reference into one path segment', async () => {
       fake.handler = (_request, response) => json(response, 200, { ...docsOrder, reference_id: 'a/b c?d' })
-      await client().getOrder('a/b c?d')
+      await client().fetchOrder('a/b c?d')
       expect(fake.received[0]?.url).toBe('/v1/orders/a%2Fb%20c%3Fd')
     })
 
     it('reports GameSO\'s 404 as not found', async () => {
       fake.handler = (_request, response) => json(response, 404, { status: 404, code: 'NOT_FOUND', message: 'Order not found' })
-      expect(await client().getOrder('missing')).toEqual({ found: false })
+      expect(await client().fetchOrder('missing')).toEqual({ found: false })
     })
 
     it('does not take a 404 without GameSO\'s error body for a missing order', async () => {
       fake.handler = (_request, response) => { response.writeHead(404, { 'content-type': 'text/html' }); response.end('<h1>Not Found</h1>') }
-      const error = await client().getOrder('missing').catch((caught: unknown) => caught)
+      const error = await client().fetchOrder('missing').catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(UpstreamHttpError)
       expect(error).toMatchObject({ status: 404, body: null, sent: true, operation: 'get_order' })
     })
 
     it('parses GameSO\'s error body into a typed error', async () => {
       fake.handler = (_request, response) => json(response, 401, { status: 401, code: 'UNAUTHORIZED', message: 'Invalid or missing API key' })
-      const error = await client().getOrder(REFERENCE).catch((caught: unknown) => caught)
+      const error = await client().fetchOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(UpstreamHttpError)
       expect(error).toMatchObject({ status: 401, body: { status: 401, code: 'UNAUTHORIZED', message: 'Invalid or missing API key' } })
     })
@@ -159,21 +166,27 @@ describe('GameSoClient', () => {
       ['another order than the one asked for', JSON.stringify({ ...docsOrder, reference_id: 'someone-else' }), /does not match/]
     ])('refuses a 200 carrying %s', async (_what, body, problem) => {
       fake.handler = (_request, response) => { response.writeHead(200, { 'content-type': 'application/json' }); response.end(body) }
-      const error = await client().getOrder(REFERENCE).catch((caught: unknown) => caught)
+      const error = await client().fetchOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(UpstreamInvalidResponseError)
       expect((error as UpstreamInvalidResponseError).problem).toMatch(problem)
     })
 
     it('refuses an answer larger than the response limit', async () => {
       fake.handler = (_request, response) => json(response, 200, { ...docsOrder, padding: 'x'.repeat(10_000) })
-      const error = await client({ maxResponseBytes: 2000 }).getOrder(REFERENCE).catch((caught: unknown) => caught)
+      const error = await client({ maxResponseBytes: 2000 }).fetchOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(UpstreamInvalidResponseError)
       expect((error as Error).message).toMatch(/larger than 2000 bytes/)
     })
 
     it('times out a request GameSO does not answer, and counts it', async () => {
       fake.handler = () => {}
-      const error = await client({ timeoutMs: 150 }).getOrder(REFERENCE).catch((caught: unknown) => caught)
+      const { clock, gameso } = clockedClient({ timeoutMs: 150 })
+      const pending = gameso.fetchOrder(REFERENCE).catch((caught: unknown) => caught)
+      await until(() => fake.received.length === 1)
+      await clock.advance(149)
+      expect(gameso.state().consecutiveFailures).toBe(0)
+      await clock.advance(1)
+      const error = await pending
       expect(error).toBeInstanceOf(UpstreamTimeoutError)
       expect(error).toMatchObject({ sent: true })
       const counted = await metrics.upstreamRequestsTotal.get()
@@ -182,7 +195,7 @@ describe('GameSoClient', () => {
 
     it('reports an unreachable GameSO as unavailable', async () => {
       const port = await freePort()
-      const error = await client({ baseUrl: `http://127.0.0.1:${port}` }).getOrder(REFERENCE).catch((caught: unknown) => caught)
+      const error = await client({ baseUrl: `http://127.0.0.1:${port}` }).fetchOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(UpstreamUnavailableError)
       expect(error).toMatchObject({ sent: true })
       expect((error as Error).message).toMatch(/ECONNREFUSED/)
@@ -231,13 +244,13 @@ describe('GameSoClient', () => {
     it('pauses after a 429 for its Retry-After: an interactive call in the pause is refused unsent', async () => {
       fake.handler = (_request, response) => json(response, 429, { status: 429, code: 'RATE_LIMITED', message: 'slow down' }, { 'retry-after': '30' })
       const gameso = client()
-      const first = await gameso.getOrder(REFERENCE).catch((caught: unknown) => caught)
+      const first = await gameso.fetchOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(first).toBeInstanceOf(UpstreamRateLimitedError)
       expect(first).toMatchObject({ retryAfterMs: 30_000, sent: true, body: { code: 'RATE_LIMITED' } })
       expect(gameso.pausedForMs()).toBeGreaterThan(25_000)
       expect(gameso.state()).toMatchObject({ pauseReason: 'rate_limited', rateHeadroom: 0.06 })
 
-      const second = await gameso.getOrder(REFERENCE).catch((caught: unknown) => caught)
+      const second = await gameso.fetchOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(second).toBeInstanceOf(UpstreamRateLimitedError)
       expect(second).toMatchObject({ sent: false })
       expect(fake.received).toHaveLength(1)
@@ -250,12 +263,15 @@ describe('GameSoClient', () => {
         if (calls === 1) json(response, 429, { status: 429, code: 'RATE_LIMITED', message: 'slow down' })
         else json(response, 200, docsOrder)
       }
-      const gameso = client({ defaultRetryAfterMs: 300 })
-      await expect(gameso.getOrder(REFERENCE)).rejects.toBeInstanceOf(UpstreamRateLimitedError)
-      const answer = await gameso.getOrder(REFERENCE, { priority: 'background' })
-      expect(answer.found).toBe(true)
+      const { clock, gameso } = clockedClient({ defaultRetryAfterMs: 300 })
+      await expect(gameso.fetchOrder(REFERENCE)).rejects.toBeInstanceOf(UpstreamRateLimitedError)
+      const answer = gameso.fetchOrder(REFERENCE, { priority: 'background' })
+      await clock.advance(299)
+      expect(gameso.state()).toMatchObject({ queued: 1, pausedForMs: 1, pauseReason: 'rate_limited' })
+      await clock.advance(1)
+      expect((await answer).found).toBe(true)
       const [limited, retried] = fake.received
-      expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(290)
+      expect(retried!.at - limited!.at).toBe(300)
     })
 
     it('after a pause, sends one probe and holds the other calls until it is answered', async () => {
@@ -264,12 +280,14 @@ describe('GameSoClient', () => {
         calls++
         if (calls === 1) json(response, 429, { status: 429, code: 'RATE_LIMITED', message: 'slow down' })
       }
-      const gameso = client({ defaultRetryAfterMs: 100 })
-      await expect(gameso.getOrder(REFERENCE)).rejects.toBeInstanceOf(UpstreamRateLimitedError)
-      const queued = Array.from({ length: 3 }, () => gameso.getOrder(REFERENCE, { priority: 'background' }))
+      const { clock, gameso } = clockedClient({ defaultRetryAfterMs: 100 })
+      await expect(gameso.fetchOrder(REFERENCE)).rejects.toBeInstanceOf(UpstreamRateLimitedError)
+      const queued = Array.from({ length: 3 }, () => gameso.fetchOrder(REFERENCE, { priority: 'background' }))
+      await clock.advance(100)
       await until(() => fake.received.length === 2)
-      // The probe is held unanswered: nothing else may go meanwhile.
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      // The probe is held unanswered: nothing else may go meanwhile, up to its timeout.
+      await clock.advance(1999)
+      expect(gameso.state().queued).toBe(2)
       expect(fake.received).toHaveLength(2)
       fake.handler = (_request, response) => json(response, 200, docsOrder)
       fake.releaseAll()
@@ -279,25 +297,33 @@ describe('GameSoClient', () => {
 
     it('backs off after a 5xx to a read, and a burst of failures in flight counts once', async () => {
       fake.handler = () => {}
-      const gameso = client({ failureBackoffBaseMs: 5000 })
-      const calls = Array.from({ length: 3 }, () => gameso.getOrder(REFERENCE).catch((caught: unknown) => caught))
+      const { clock, gameso } = clockedClient({ failureBackoffBaseMs: 5000 })
+      const calls = Array.from({ length: 3 }, () => gameso.fetchOrder(REFERENCE).catch((caught: unknown) => caught))
+      // Sent 1 ms apart at 1,000 req/s.
+      await clock.advance(2)
       await until(() => fake.received.length === 3)
       fake.releaseAll(503, { status: 503, code: 'SERVICE_UNAVAILABLE', message: 'down' })
       const errors = await Promise.all(calls)
       for (const error of errors) expect(error).toMatchObject({ status: 503, body: { code: 'SERVICE_UNAVAILABLE' } })
       expect(gameso.state()).toMatchObject({ pauseReason: 'failing', consecutiveFailures: 1 })
-      expect(gameso.pausedForMs()).toBeGreaterThan(4000)
-      await expect(gameso.getOrder(REFERENCE)).rejects.toMatchObject({ name: 'UpstreamUnavailableError', sent: false })
+      expect(gameso.pausedForMs()).toBe(5000)
+      await expect(gameso.fetchOrder(REFERENCE)).rejects.toMatchObject({ name: 'UpstreamUnavailableError', sent: false })
+
+      // The probe after the pause fails too: the next pause doubles.
+      const probe = gameso.fetchOrder(REFERENCE, { priority: 'background' }).catch((caught: unknown) => caught)
+      await clock.advance(5000)
+      await until(() => fake.received.length === 4)
+      fake.releaseAll(503, { status: 503, code: 'SERVICE_UNAVAILABLE', message: 'down' })
+      expect(await probe).toMatchObject({ status: 503 })
+      expect(gameso.state()).toMatchObject({ pauseReason: 'failing', consecutiveFailures: 2, pausedForMs: 10_000 })
     })
 
     it('keeps no more requests in flight than its concurrency', async () => {
       fake.handler = () => {}
       const gameso = client({ maxConcurrency: 3 })
-      const calls = Array.from({ length: 8 }, () => gameso.getOrder(REFERENCE))
+      const calls = Array.from({ length: 8 }, () => gameso.fetchOrder(REFERENCE))
       await until(() => fake.received.length === 3)
-      // Let the limiter try (and fail) to start more while all three are held.
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      expect(fake.received).toHaveLength(3)
+      expect(gameso.state().queued).toBe(5)
       while (fake.received.length < 8) {
         fake.releaseAll()
         await new Promise((resolve) => setTimeout(resolve, 10))
@@ -307,20 +333,27 @@ describe('GameSoClient', () => {
       expect(fake.maxInFlight).toBe(3)
     })
 
-    it('spaces requests to stay under the rate limit', async () => {
-      const gameso = client({ maxRequestsPerSecond: 20 })
-      await Promise.all(Array.from({ length: 6 }, () => gameso.getOrder(REFERENCE)))
-      const times = fake.received.map((request) => request.at)
-      // Six starts at least 50 ms apart span at least 250 ms (minus a little network jitter).
-      expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(230)
+    it('spaces requests evenly at the rate limit', async () => {
+      const { clock, gameso } = clockedClient({ maxRequestsPerSecond: 20, maxConcurrency: 10 })
+      const calls = Array.from({ length: 6 }, () => gameso.fetchOrder(REFERENCE))
+      const queuedAfter: number[] = []
+      for (let step = 0; step < 6; step++) {
+        queuedAfter.push(gameso.state().queued)
+        await clock.advance(49)
+        expect(gameso.state().queued).toBe(queuedAfter.at(-1))
+        await clock.advance(1)
+      }
+      // One send at once, then one every 50 ms.
+      expect(queuedAfter).toEqual([5, 4, 3, 2, 1, 0])
+      await Promise.all(calls)
     })
 
     it('keeps a request slot free for interactive calls while background polls hold the others', async () => {
       fake.handler = (request, response) => { if (request.url.includes('interactive')) json(response, 200, { ...docsOrder, reference_id: 'interactive' }) }
       const gameso = client({ maxConcurrency: 3 })
-      const background = Array.from({ length: 5 }, () => gameso.getOrder(REFERENCE, { priority: 'background' }))
+      const background = Array.from({ length: 5 }, () => gameso.fetchOrder(REFERENCE, { priority: 'background' }))
       await until(() => fake.received.length === 2)
-      const interactive = await gameso.getOrder('interactive')
+      const interactive = await gameso.fetchOrder('interactive')
       expect(interactive.found).toBe(true)
       expect(fake.received.filter((request) => request.url.endsWith(REFERENCE))).toHaveLength(2)
       fake.handler = (_request, response) => json(response, 200, docsOrder)
@@ -334,36 +367,41 @@ describe('GameSoClient', () => {
 
     it('does not send a call whose send-by time passed while it was queued', async () => {
       fake.handler = () => {}
-      const gameso = client({ maxConcurrency: 1 })
-      const blocker = gameso.getOrder(REFERENCE)
+      const { clock, gameso } = clockedClient({ maxConcurrency: 1 })
+      const blocker = gameso.fetchOrder(REFERENCE)
       await until(() => fake.received.length === 1)
-      const late = gameso.getOrder('late', { priority: 'background', sendBy: Date.now() + 20 })
-      await new Promise((resolve) => setTimeout(resolve, 60))
+      const late = gameso.fetchOrder('late', { priority: 'background', sendBy: clock.now() + 20 })
+      late.catch(() => {})
+      await clock.advance(20)
+      expect(gameso.state().queued).toBe(1)
+      await clock.advance(1)
+      await expect(late).rejects.toMatchObject({ name: 'UpstreamTimeoutError', sent: false })
+      expect(gameso.state().queued).toBe(0)
       fake.releaseAll()
       await blocker
-      await expect(late).rejects.toMatchObject({ name: 'UpstreamTimeoutError', sent: false })
       expect(fake.received).toHaveLength(1)
     })
 
     it('drops a queued call when its signal aborts, without sending it', async () => {
       fake.handler = () => {}
       const gameso = client({ maxConcurrency: 1 })
-      const blocker = gameso.getOrder(REFERENCE)
+      const blocker = gameso.fetchOrder(REFERENCE)
       await until(() => fake.received.length === 1)
       const controller = new AbortController()
-      const queued = gameso.getOrder('queued', { priority: 'background', signal: controller.signal })
+      const queued = gameso.fetchOrder('queued', { priority: 'background', signal: controller.signal })
+      expect(gameso.state().queued).toBe(1)
       controller.abort(new Error('stopping'))
       await expect(queued).rejects.toThrow('stopping')
+      expect(gameso.state().queued).toBe(0)
       fake.releaseAll()
       await blocker
-      await new Promise((resolve) => setTimeout(resolve, 30))
       expect(fake.received).toHaveLength(1)
     })
 
     it('rejects calls after close without sending them', async () => {
       const gameso = client()
       await gameso.close()
-      await expect(gameso.getOrder(REFERENCE)).rejects.toMatchObject({ name: 'UpstreamUnavailableError', sent: false })
+      await expect(gameso.fetchOrder(REFERENCE)).rejects.toMatchObject({ name: 'UpstreamUnavailableError', sent: false })
       expect(fake.received).toHaveLength(0)
     })
   })
@@ -373,8 +411,8 @@ describe('GameSoClient', () => {
       ? json(response, 404, { status: 404, code: 'NOT_FOUND', message: 'Order not found' })
       : json(response, 200, docsOrder)
     const gameso = client()
-    await gameso.getOrder(REFERENCE)
-    await gameso.getOrder('missing')
+    await gameso.fetchOrder(REFERENCE)
+    await gameso.fetchOrder('missing')
     const counted = await metrics.upstreamRequestsTotal.get()
     expect(counted.values.map((value) => [value.labels.status, value.value])).toEqual([['200', 1], ['404', 1]])
     const latency = await metrics.upstreamRequestSeconds.get()
@@ -387,55 +425,5 @@ describe('GameSoClient', () => {
     const created = createGameSoClient({ ...config, apiKey: 'k' }, { log: pino({ level: 'silent' }) })
     expect(created).toBeInstanceOf(GameSoClient)
     clients.push(created as GameSoClient)
-  })
-})
-
-describe('parseRetryAfterMs', () => {
-  it.each([
-    ['5', 5000],
-    ['0', 0],
-    ['1.5', 1500],
-    ['Wed, 21 Oct 2015 07:28:10 GMT', 10_000],
-    ['Wed, 21 Oct 2015 07:27:00 GMT', 0],
-    ['soon', null],
-    ['', null],
-    [null, null]
-  ])('reads %j', (value, expected) => {
-    expect(parseRetryAfterMs(value, Date.parse('2015-10-21T07:28:00Z'))).toBe(expected)
-  })
-})
-
-describe('SendWindow', () => {
-  it('allows the rate in any sliding window, plus 3 % slack, however late the sends come', () => {
-    const window = new SendWindow(10)
-    // Ten sends after a stall all land at once: allowed, the window was empty.
-    for (let send = 0; send < 10; send++) expect(window.reserve(5000)).toBe(0)
-    // The eleventh waits until the first leaves the window (1000 ms + 3 %).
-    expect(window.reserve(5500)).toBe(530)
-    expect(window.reserve(6029)).toBe(1)
-    expect(window.reserve(6030)).toBe(0)
-    expect(window.reserve(6030)).toBe(0)
-    expect(window.reserve(6031)).toBe(0)
-  })
-
-  it('widens its headroom after a 429 and lets it drift back as answers come', () => {
-    const window = new SendWindow(10)
-    window.rateLimited()
-    window.rateLimited()
-    expect(window.headroomShare).toBeCloseTo(0.12)
-    for (let send = 0; send < 10; send++) window.reserve(0)
-    expect(window.reserve(0)).toBe(1120)
-    for (let answer = 0; answer < 2000; answer++) window.answered()
-    // 1/2000 of the excess per answer: about 1/e of the 9 % excess is left.
-    expect(window.headroomShare).toBeCloseTo(0.03 + 0.09 / Math.E, 3)
-    for (let doubling = 0; doubling < 10; doubling++) window.rateLimited()
-    expect(window.headroomShare).toBe(0.25)
-  })
-
-  it('spreads a fractional rate over a longer window', () => {
-    const window = new SendWindow(0.5)
-    expect(window.reserve(0)).toBe(0)
-    expect(window.reserve(1000)).toBe(1060)
-    expect(window.reserve(2060)).toBe(0)
   })
 })
