@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SlidingWindow } from '../upstream/sliding-window.js'
 import { patchSchemaOf } from './patch-schema.js'
 
 const rate = z.number().min(0).max(1)
@@ -33,38 +34,11 @@ export type FaultsInput = z.input<typeof faultsSchema>
 export type Faults = Omit<z.output<typeof faultsSchema>, 'downForMs'>
 export const faultsPatchSchema = patchSchemaOf(faultsSchema)
 
-/**
- * Accepts requests while fewer than `limit` were accepted in the last second: a ring of the last
- * `limit` acceptance times, so each check is O(1) and the limit holds for every 1-second window,
- * not just aligned ones.
- */
-export class SlidingWindowLimiter {
-  private readonly stamps: Float64Array
-  private next = 0
-  private filled = 0
-
-  constructor (readonly limit: number, private readonly windowMs = 1000) {
-    this.stamps = new Float64Array(limit)
-  }
-
-  tryAcquire (nowMs: number): boolean {
-    if (this.filled === this.limit) {
-      // When full, `next` points at the oldest acceptance.
-      if (nowMs - (this.stamps[this.next] as number) < this.windowMs) return false
-    } else {
-      this.filled++
-    }
-    this.stamps[this.next] = nowMs
-    this.next = (this.next + 1) % this.limit
-    return true
-  }
-}
-
 /** Fault switches plus the state derived from them (outage end, rate limiter). */
 export class FaultState {
   private current: Faults
   private downUntilMs = 0
-  private limiter: SlidingWindowLimiter | undefined
+  private limiter: SlidingWindow | undefined
 
   constructor (initial: FaultsInput = {}, private readonly now: () => number = Date.now) {
     this.current = this.replace(initial)
@@ -109,7 +83,7 @@ export class FaultState {
   private apply (faults: Partial<Faults>, downForMs: number | undefined): void {
     if (downForMs !== undefined) this.downUntilMs = downForMs > 0 ? this.now() + downForMs : 0
     if (faults.maxRequestsPerSecond !== undefined) {
-      this.limiter = faults.maxRequestsPerSecond > 0 ? new SlidingWindowLimiter(faults.maxRequestsPerSecond) : undefined
+      this.limiter = faults.maxRequestsPerSecond > 0 ? new SlidingWindow(faults.maxRequestsPerSecond, 1000) : undefined
     }
   }
 }

@@ -4,7 +4,6 @@ import { buildCatalog, formatSatang, parseSkuList, toSatang } from '../../src/pr
 import {
   applyStatus, ITEM_NOT_FOUND, newItem, nextStatus, planItem, toGameSoOrder, type GameSoOrder, type SimOrder
 } from '../../src/providers/gameso/simulator/order.js'
-import { SlidingWindowLimiter } from '../../src/simulator/faults.js'
 import { SimulatorConfigError, simulatorConfigFromEnv } from '../../src/simulator/options.js'
 import { createRandomStreams } from '../../src/simulator/random.js'
 import { nextTimestamp } from '../../src/simulator/timestamps.js'
@@ -222,18 +221,6 @@ describe('simulator progression rules', () => {
         expect(shuffled).not.toEqual(values)
       }
     }
-  })
-})
-
-describe('simulator sliding-window rate limit', () => {
-  it('admits at most `limit` requests in any 1-second window', () => {
-    const limiter = new SlidingWindowLimiter(3)
-    expect([0, 100, 200, 300].map((at) => limiter.tryAcquire(at))).toEqual([true, true, true, false])
-    expect(limiter.tryAcquire(999)).toBe(false)
-    expect(limiter.tryAcquire(1000)).toBe(true)
-    // 1000 took the slot of 0; the window (1, 1001] still holds 100, 200 and 1000.
-    expect(limiter.tryAcquire(1001)).toBe(false)
-    expect(limiter.tryAcquire(1100)).toBe(true)
   })
 })
 
