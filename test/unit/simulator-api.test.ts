@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { buildSimulator, type Simulator } from '../../src/simulator/simulator.js'
 import type { SimulatorDependencies } from '../../src/simulator/simulator.js'
 import type { SimulatorOptionsInput } from '../../src/simulator/options.js'
@@ -435,13 +435,25 @@ describe('simulator: API faults', () => {
   })
 
   it('maxRequestsPerSecond lets the limit through and answers the rest 429 with Retry-After: 1', async () => {
-    const sim = await simulator({ faults: { maxRequestsPerSecond: 5 } })
-    const responses = await Promise.all(Array.from({ length: 12 }, () => get(sim, 'x')))
-    expect(responses.filter((response) => response.statusCode === 404)).toHaveLength(5)
-    const limited = responses.filter((response) => response.statusCode === 429)
-    expect(limited).toHaveLength(7)
-    expect(limited.every((response) => response.headers['retry-after'] === '1')).toBe(true)
-    expect(sim.control.stats().api.byRoute['GET /v1/orders/:reference_id']).toEqual({ 404: 5, 429: 7 })
+    // The hard limit reads the monotonic clock: held still, all twelve arrive in one instant.
+    vi.useFakeTimers({ toFake: ['performance'] })
+    try {
+      const sim = await simulator({ faults: { maxRequestsPerSecond: 5 } })
+      const responses = await Promise.all(Array.from({ length: 12 }, () => get(sim, 'x')))
+      expect(responses.filter((response) => response.statusCode === 404)).toHaveLength(5)
+      const limited = responses.filter((response) => response.statusCode === 429)
+      expect(limited).toHaveLength(7)
+      expect(limited.every((response) => response.headers['retry-after'] === '1')).toBe(true)
+      expect(sim.control.stats().api.byRoute['GET /v1/orders/:reference_id']).toEqual({ 404: 5, 429: 7 })
+
+      vi.advanceTimersByTime(999)
+      expect((await get(sim, 'x')).statusCode).toBe(429)
+      vi.advanceTimersByTime(1)
+      const next = await Promise.all(Array.from({ length: 6 }, () => get(sim, 'x')))
+      expect(next.map((response) => response.statusCode).sort()).toEqual([404, 404, 404, 404, 404, 429])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('slowMs holds answers back', async () => {
