@@ -75,8 +75,17 @@ async function variablesToPass (candidates: Record<string, string>, environment:
   const same = JSON.stringify(inForce)
   const passed: Record<string, string> = {}
   for (const [name, value] of Object.entries(candidates)) {
-    const trial = await credentialsInForce(parseConfig({ ...environment, [name]: value }), { create: false })
-    if (JSON.stringify(trial.config) !== same) passed[name] = value
+    let trial: Config
+    try {
+      trial = parseConfig({ ...environment, [name]: value })
+    } catch (error) {
+      // A variable that needs its companions (MIDASBUY_APP_ID without the private key) cannot be
+      // tried alone; it changes what the mirror runs with, so it is passed.
+      if (!(error instanceof ConfigError)) throw error
+      passed[name] = value
+      continue
+    }
+    if (JSON.stringify((await credentialsInForce(trial, { create: false })).config) !== same) passed[name] = value
   }
   return passed
 }
