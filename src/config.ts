@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import os from 'node:os'
 import { config as loadDotenv } from 'dotenv'
 import { z } from 'zod'
@@ -10,7 +10,8 @@ const SECRET_VARIABLES = new Set([
   'API_KEYS',
   'GAMESO_API_KEY',
   'GAMESO_WEBHOOK_SECRETS',
-  'MIDASBUY_PLATFORM_PUBLIC_KEY'
+  'MIDASBUY_PLATFORM_PUBLIC_KEY',
+  'MIDASBUY_MERCHANT_PRIVATE_KEY'
 ])
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -38,21 +39,44 @@ const headerName = z
   .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name')
   .transform((value) => value.toLowerCase())
 
-// Checked here so a key that does not parse stops the start with the variable named, not the
-// first payment notification. Literal `\n` escapes are undone: a PEM in a one-line env var has them.
-const rsaPublicKeyPem = z
-  .string()
-  .transform((value) => value.replaceAll('\\n', '\n'))
-  // createPublicKey would happily derive a public key from a private one: refuse it instead, since
-  // a private key in this variable is a secret in the wrong place.
-  .refine((pem) => !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem), 'expected the platform PUBLIC key, got a private key')
-  .refine((pem) => {
+// Keys are checked here so one that does not parse stops the start with the variable named, not
+// the first notification or poll. Literal `\n` escapes are undone: a PEM in a one-line env var has them.
+const pemText = z.string().transform((value) => value.replaceAll('\\n', '\n'))
+
+function isRsaKey (load: (pem: string) => KeyObject): (pem: string) => boolean {
+  return (pem) => {
     try {
-      return createPublicKey(pem).asymmetricKeyType === 'rsa'
+      return load(pem).asymmetricKeyType === 'rsa'
     } catch {
       return false
     }
-  }, 'expected an RSA public key or certificate in PEM form')
+  }
+}
+
+const rsaPublicKeyPem = pemText
+  // createPublicKey would happily derive a public key from a private one: refuse it instead, since
+  // a private key in this variable is a secret in the wrong place.
+  .refine((pem) => !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem), 'expected the platform PUBLIC key, got a private key')
+  .refine(isRsaKey(createPublicKey), 'expected an RSA public key or certificate in PEM form')
+
+const rsaPrivateKeyPem = pemText
+  .refine((pem) => /-----BEGIN (RSA )?PRIVATE KEY-----/.test(pem), {
+    message: 'expected an unencrypted RSA private key in PEM form (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY")',
+    abort: true
+  })
+  .refine(isRsaKey(createPrivateKey), 'expected an RSA private key that parses')
+
+/** What the signing module can put into an Authorization parameter: visible ASCII without `,` `"` `\`. */
+const authorizationValue = z.string().regex(/^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{1,255}$/, 'expected visible ASCII without commas, quotes or backslashes')
+
+/** `404:NOT_FOUND,400:ORDER_NOT_EXIST`: the error answers that mean "no such order". */
+const notFoundAnswers = commaList.pipe(z.array(
+  z.string().regex(/^[1-5]\d\d:[A-Za-z0-9_.-]{1,128}$/, 'expected STATUS:NAME pairs such as 404:NOT_FOUND')
+    .transform((pair) => {
+      const [status, name] = pair.split(':') as [string, string]
+      return { status: Number(status), name }
+    })
+).min(1, 'expected at least one STATUS:NAME pair'))
 
 const envSchema = z.object({
   /** Listen port (fixed name). */
@@ -115,6 +139,29 @@ const envSchema = z.object({
   MIDASBUY_PLATFORM_PUBLIC_KEY: rsaPublicKeyPem.optional(),
   /** Header that carries the MidasBuy signature (the public docs cut off before naming it). */
   MIDASBUY_SIGNATURE_HEADER: headerName.default('txgw-signature'),
+  /** The mirror's MidasBuy app id; with MIDASBUY_MERCHANT_PRIVATE_KEY it turns on OrderQuery (polling, read-through, sync). */
+  MIDASBUY_APP_ID: authorizationValue.optional(),
+  /** Merchant private key (PEM, PKCS#8 or PKCS#1; literal `\n` escapes allowed) that signs OrderQuery requests. */
+  MIDASBUY_MERCHANT_PRIVATE_KEY: rsaPrivateKeyPem.optional(),
+  /** Serial number of the merchant certificate registered with MidasBuy, sent with every signature. */
+  MIDASBUY_CERT_SERIAL_NO: authorizationValue.optional(),
+  /** Upper bound of requests per second the mirror sends to MidasBuy (MidasBuy documents no limit). */
+  MIDASBUY_MAX_REQUESTS_PER_SECOND: z.coerce.number({ message: 'expected a number' }).positive().default(10),
+  /** Requests to MidasBuy in flight at once. */
+  MIDASBUY_MAX_CONCURRENCY: integer(1, 1000).default(4),
+  /** Per-request timeout for MidasBuy calls. */
+  MIDASBUY_TIMEOUT_MS: integer(100).default(10_000),
+  /** Error answers (STATUS:NAME) that mean MidasBuy has no such order; MidasBuy documents none, 404 NOT_FOUND is assumed. */
+  MIDASBUY_NOT_FOUND_ERRORS: notFoundAnswers.default([{ status: 404, name: 'NOT_FOUND' }]),
+  // The MIDASBUY_SIGNATURE_* defaults reproduce MidasBuy's SDK example, as the signing module's do.
+  /** URL line of the signed string: `path` (path and query) or `absolute` (scheme, host, path, query). */
+  MIDASBUY_SIGNATURE_URL_FORM: z.enum(['path', 'absolute']).default('path'),
+  /** Authorization parameter that carries the app id. */
+  MIDASBUY_SIGNATURE_AUTH_ID_PARAMETER: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'expected a parameter name').default('auth_id'),
+  /** Value of the auth_id_type parameter (MidasBuy's SDK: app_id; MidasPay: MERCHANT_ID); `none` leaves it out. */
+  MIDASBUY_SIGNATURE_AUTH_ID_TYPE: authorizationValue.default('app_id'),
+  /** Send the Authorization values in double quotes. */
+  MIDASBUY_SIGNATURE_QUOTE_VALUES: booleanFlag.default(false),
 
   /** Webhook timestamps further than this from now are refused; 0 disables the check (fixed). */
   WEBHOOK_TOLERANCE_SECONDS: integer(0).default(3600),
@@ -184,6 +231,21 @@ export interface Config {
     baseUrl: string
     platformPublicKey: string | undefined
     signatureHeader: string
+    appId: string | undefined
+    /** PEM with real line breaks, checked at start. */
+    merchantPrivateKey: string | undefined
+    certSerialNo: string | undefined
+    maxRequestsPerSecond: number
+    maxConcurrency: number
+    timeoutMs: number
+    notFoundAnswers: ReadonlyArray<{ status: number, name: string }>
+    signing: {
+      urlForm: 'path' | 'absolute'
+      authIdParameter: string
+      /** Null leaves auth_id_type out. */
+      authIdType: string | null
+      quoteValues: boolean
+    }
   }
   webhooks: { toleranceSeconds: number, bodyLimitBytes: number, inboxRetentionDays: number }
   reconcile: {
@@ -250,7 +312,20 @@ function toConfig (env: Env): Config {
     midasbuy: {
       baseUrl: env.MIDASBUY_BASE_URL,
       platformPublicKey: env.MIDASBUY_PLATFORM_PUBLIC_KEY,
-      signatureHeader: env.MIDASBUY_SIGNATURE_HEADER
+      signatureHeader: env.MIDASBUY_SIGNATURE_HEADER,
+      appId: env.MIDASBUY_APP_ID,
+      merchantPrivateKey: env.MIDASBUY_MERCHANT_PRIVATE_KEY,
+      certSerialNo: env.MIDASBUY_CERT_SERIAL_NO,
+      maxRequestsPerSecond: env.MIDASBUY_MAX_REQUESTS_PER_SECOND,
+      maxConcurrency: env.MIDASBUY_MAX_CONCURRENCY,
+      timeoutMs: env.MIDASBUY_TIMEOUT_MS,
+      notFoundAnswers: env.MIDASBUY_NOT_FOUND_ERRORS,
+      signing: {
+        urlForm: env.MIDASBUY_SIGNATURE_URL_FORM,
+        authIdParameter: env.MIDASBUY_SIGNATURE_AUTH_ID_PARAMETER,
+        authIdType: env.MIDASBUY_SIGNATURE_AUTH_ID_TYPE === 'none' ? null : env.MIDASBUY_SIGNATURE_AUTH_ID_TYPE,
+        quoteValues: env.MIDASBUY_SIGNATURE_QUOTE_VALUES
+      }
     },
     webhooks: {
       toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
@@ -287,6 +362,24 @@ function deepFreeze<T> (value: T): T {
 }
 
 /**
+ * Problems that no single variable shows: half a MidasBuy signing setup would quietly leave
+ * polling off, so name what is missing instead. Judged on presence, so they are reported beside
+ * every other problem.
+ */
+function missingCompanions (input: Readonly<Record<string, string>>): string[] {
+  const appId = 'MIDASBUY_APP_ID' in input
+  const privateKey = 'MIDASBUY_MERCHANT_PRIVATE_KEY' in input
+  const problems: string[] = []
+  if (appId !== privateKey) {
+    problems.push(`${appId ? 'MIDASBUY_MERCHANT_PRIVATE_KEY' : 'MIDASBUY_APP_ID'}: required with ${appId ? 'MIDASBUY_APP_ID' : 'MIDASBUY_MERCHANT_PRIVATE_KEY'}; the two turn on MidasBuy OrderQuery together (got unset)`)
+  }
+  if (appId && privateKey && !('MIDASBUY_CERT_SERIAL_NO' in input)) {
+    problems.push('MIDASBUY_CERT_SERIAL_NO: required with MIDASBUY_APP_ID and MIDASBUY_MERCHANT_PRIVATE_KEY; every signed request names the merchant certificate (got unset)')
+  }
+  return problems
+}
+
+/**
  * Parses the environment once. Empty strings count as unset, so `FOO=` in a .env file means
  * "use the default" rather than "invalid". Throws ConfigError listing every problem.
  */
@@ -297,13 +390,14 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
     if (value !== undefined && value.trim() !== '') input[key] = value.trim()
   }
   const result = envSchema.safeParse(input)
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '(environment)')
       return `${name}: ${issue.message} (got ${describeShape(name, input[name])})`
     })
-    throw new ConfigError(problems)
-  }
+  problems.push(...missingCompanions(input))
+  if (!result.success || problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(toConfig(result.data))
 }
 

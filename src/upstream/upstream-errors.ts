@@ -63,6 +63,17 @@ export class UpstreamHttpError<Body = unknown> extends UpstreamError {
 }
 
 /**
+ * The upstream refused the mirror's own credentials (401, 403): a wrong key or request signature,
+ * which retrying will not cure.
+ */
+export class UpstreamUnauthorizedError<Body = unknown> extends UpstreamHttpError<Body> {
+  constructor (call: UpstreamCall, status: number, body: Body | null, options: { code?: UpstreamErrorCode | null, message?: string } = {}) {
+    super(call, status, body, options)
+    this.name = 'UpstreamUnauthorizedError'
+  }
+}
+
+/**
  * The upstream answered 429 (`sent: true`), or the client is still honouring an earlier 429's
  * Retry-After and did not send this call (`sent: false`).
  */

@@ -83,6 +83,79 @@ describe('configuration', () => {
     expect(secret.join('\n')).not.toContain(privateKey.split('\n')[1])
   })
 
+  describe('MidasBuy OrderQuery signing', () => {
+    const pkcs1 = generateKeyPairSync('rsa', {
+      modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }
+    })
+    const pkcs8 = generateKeyPairSync('rsa', {
+      modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
+    })
+    const signing = { MIDASBUY_APP_ID: '1450015065', MIDASBUY_CERT_SERIAL_NO: 'SERIAL-1' }
+
+    it('is off by default, with the documented defaults for what the docs leave open', () => {
+      expect(parseConfig({}).midasbuy).toMatchObject({
+        appId: undefined,
+        merchantPrivateKey: undefined,
+        certSerialNo: undefined,
+        maxRequestsPerSecond: 10,
+        maxConcurrency: 4,
+        timeoutMs: 10_000,
+        notFoundAnswers: [{ status: 404, name: 'NOT_FOUND' }],
+        signing: { urlForm: 'path', authIdParameter: 'auth_id', authIdType: 'app_id', quoteValues: false }
+      })
+    })
+
+    it.each([['PKCS#1', pkcs1.privateKey], ['PKCS#8', pkcs8.privateKey]])('accepts a %s private key, also on one line with literal \\n', (_form, privateKey) => {
+      expect(parseConfig({ ...signing, MIDASBUY_MERCHANT_PRIVATE_KEY: privateKey.replaceAll('\n', '\\n') }).midasbuy.merchantPrivateKey).toBe(privateKey)
+    })
+
+    it.each([
+      ['a public key', pkcs8.publicKey, /expected an unencrypted RSA private key in PEM form/],
+      ['text that is not a key', 'not-a-key-material', /expected an unencrypted RSA private key in PEM form/],
+      ['a damaged key', pkcs8.privateKey.replace(/\n[A-Za-z0-9+/]{10}/, '\n'), /expected an RSA private key that parses/]
+    ])('refuses %s without printing it', (_what, value, problem) => {
+      const problems = problemsOf({ ...signing, MIDASBUY_MERCHANT_PRIVATE_KEY: value })
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toMatch(/^MIDASBUY_MERCHANT_PRIVATE_KEY: /)
+      expect(problems[0]).toMatch(problem)
+      expect(problems[0]).toMatch(/-character value \(hidden\)/)
+      expect(problems.join('\n')).not.toContain(value.split('\n')[1] ?? value)
+    })
+
+    it('names the missing half of a signing setup, beside every other problem', () => {
+      expect(problemsOf({ PORT: 'x', MIDASBUY_APP_ID: 'a' })).toEqual([
+        'PORT: expected a whole number (got "x")',
+        'MIDASBUY_MERCHANT_PRIVATE_KEY: required with MIDASBUY_APP_ID; the two turn on MidasBuy OrderQuery together (got unset)'
+      ])
+      expect(problemsOf({ MIDASBUY_MERCHANT_PRIVATE_KEY: pkcs8.privateKey })[0]).toMatch(/^MIDASBUY_APP_ID: required with MIDASBUY_MERCHANT_PRIVATE_KEY/)
+      expect(problemsOf({ MIDASBUY_APP_ID: 'a', MIDASBUY_MERCHANT_PRIVATE_KEY: pkcs8.privateKey })[0]).toMatch(/^MIDASBUY_CERT_SERIAL_NO: required/)
+    })
+
+    it('reads the not-found answers and the signing options', () => {
+      const config = parseConfig({
+        MIDASBUY_NOT_FOUND_ERRORS: '404:NOT_FOUND, 400:ORDER_NOT_EXIST',
+        MIDASBUY_SIGNATURE_URL_FORM: 'absolute',
+        MIDASBUY_SIGNATURE_AUTH_ID_PARAMETER: 'mch_id',
+        MIDASBUY_SIGNATURE_AUTH_ID_TYPE: 'none',
+        MIDASBUY_SIGNATURE_QUOTE_VALUES: 'true'
+      })
+      expect(config.midasbuy.notFoundAnswers).toEqual([{ status: 404, name: 'NOT_FOUND' }, { status: 400, name: 'ORDER_NOT_EXIST' }])
+      expect(config.midasbuy.signing).toEqual({ urlForm: 'absolute', authIdParameter: 'mch_id', authIdType: null, quoteValues: true })
+    })
+
+    it.each([
+      ['MIDASBUY_NOT_FOUND_ERRORS', '404', /STATUS:NAME pairs/],
+      ['MIDASBUY_NOT_FOUND_ERRORS', '999:X', /STATUS:NAME pairs/],
+      ['MIDASBUY_SIGNATURE_URL_FORM', 'full', /"path"|path/],
+      ['MIDASBUY_APP_ID', 'app,id', /without commas/],
+      ['MIDASBUY_CERT_SERIAL_NO', 'serial "1"', /without commas, quotes/],
+      ['MIDASBUY_MAX_REQUESTS_PER_SECOND', '0', /MIDASBUY_MAX_REQUESTS_PER_SECOND/]
+    ])('refuses %s=%j', (name, value, problem) => {
+      const problems = problemsOf({ [name]: value })
+      expect(problems.find((found) => found.startsWith(`${name}:`))).toMatch(problem)
+    })
+  })
+
   it('makes the service exit 1 with every problem on stderr', async () => {
     const result = await run(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       env: { PATH: process.env.PATH, PORT: 'x', GAMESO_API_KEY: '', RECONCILE_INTERVAL_MS: '5', DATABASE_URL: 'nope-secret-token' }

@@ -13,6 +13,7 @@ import {
   UpstreamUnavailableError
 } from '../../src/upstream/upstream-errors.js'
 import { ManualClock } from '../helpers/manual-clock.js'
+import { until } from '../helpers/until.js'
 import { freePort } from '../helpers/service-process.js'
 
 const docsOrder = JSON.parse(readFileSync(new URL('../fixtures/gameso/webhook-order-completed.json', import.meta.url), 'utf8')).data as Record<string, unknown>
@@ -82,10 +83,6 @@ class FakeGameSo {
     this.server?.closeAllConnections()
     await new Promise((resolve) => this.server?.close(resolve))
   }
-}
-
-async function until (condition: () => boolean) {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
 describe('GameSoClient', () => {

@@ -74,3 +74,18 @@ export type MidasBuyWebhookEnvelope = z.infer<typeof midasbuyWebhookEnvelopeSche
 export function isPaymentOrderResource (resource: Record<string, unknown>): boolean {
   return 'payment_order_id' in resource && 'order_status' in resource
 }
+
+/**
+ * MidasBuy's error body (upstream/midasbuy.md §2): only `name` is required; the rest is kept for
+ * diagnosis. Loose, and bounded so an odd answer cannot flood a log line.
+ */
+export const midasbuyErrorSchema = z.looseObject({
+  name: z.string().min(1).max(128),
+  message: z.string().max(4096).optional(),
+  details: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
+  debug_id: z.string().max(255).optional(),
+  causes: z.array(z.looseObject({ cause: z.string().max(4096).optional(), solution: z.string().max(4096).optional() })).max(50).optional(),
+  links: z.array(z.unknown()).max(50).optional()
+})
+
+export type MidasBuyErrorBody = z.infer<typeof midasbuyErrorSchema>
