@@ -428,9 +428,12 @@ describe('simulator: API faults', () => {
   })
 
   it('a short outage ends by itself', async () => {
-    const sim = await simulator({ faults: { downForMs: 30 } })
+    let now = Date.parse('2026-05-01T00:00:00.000Z')
+    const sim = await simulator({ faults: { downForMs: 30 } }, { now: () => now })
     expect((await get(sim, 'x')).statusCode).toBe(503)
-    await new Promise((resolve) => setTimeout(resolve, 60))
+    now += 29
+    expect((await get(sim, 'x')).statusCode).toBe(503)
+    now += 1
     expect((await get(sim, 'x')).statusCode).toBe(404)
   })
 
@@ -458,9 +461,21 @@ describe('simulator: API faults', () => {
 
   it('slowMs holds answers back', async () => {
     const sim = await simulator({ faults: { slowMs: 80 } })
-    const started = performance.now()
-    expect((await get(sim, 'x')).statusCode).toBe(404)
-    expect(performance.now() - started).toBeGreaterThanOrEqual(70)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      let answered = false
+      const pending = get(sim, 'x').then((response) => {
+        answered = true
+        return response
+      })
+      while (sim.control.stats().api.inFlight === 0) await new Promise((resolve) => setImmediate(resolve))
+      await vi.advanceTimersByTimeAsync(79)
+      expect(answered).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect((await pending).statusCode).toBe(404)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('closing wakes held-back answers instead of waiting for them', async () => {
