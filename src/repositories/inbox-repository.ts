@@ -1,5 +1,5 @@
 import type { Provider } from '../domain/order.js'
-import type { Queryable } from './orders-repository.js'
+import type { Queryable } from '../db/queryable.js'
 
 export const INBOX_OUTCOMES = ['applied', 'duplicate', 'stale', 'ignored', 'invalid'] as const
 export type InboxOutcome = typeof INBOX_OUTCOMES[number]

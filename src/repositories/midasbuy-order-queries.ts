@@ -1,4 +1,4 @@
-import type { Queryable } from './orders-repository.js'
+import type { Queryable } from '../db/queryable.js'
 
 // The read side of MidasBuy orders: the columns its OrderQuery shape needs, which the GameSO-shaped
 // StoredOrder leaves out (provider attributes, product ids, unit prices). Amounts are cast to text

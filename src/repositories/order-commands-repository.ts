@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { Provider } from '../domain/order.js'
-import type { Queryable } from './orders-repository.js'
+import type { Queryable } from '../db/queryable.js'
 
 /** How an order came to be followed before any upstream snapshot of it was seen. */
 export type PlaceholderSource = 'create' | 'track'

@@ -1,7 +1,7 @@
 import type { CanonicalStatus, OrderItemSnapshot, OrderSnapshot, Provider, SnapshotSource } from '../domain/order.js'
 import type { InboxOutcome } from './inbox-repository.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
-import type { Queryable } from './orders-repository.js'
+import type { Queryable } from '../db/queryable.js'
 
 // Read side of the mirror: raw pg, because reads are the hottest path and Prisma's query path
 // costs several times more per statement here (shared/notes/toolchain.md). Column aliases give

@@ -4,9 +4,6 @@ import type { MergeDecision } from '../domain/merge.js'
 import type { OrderSnapshot, Provider, SnapshotSource } from '../domain/order.js'
 import type { InboxEntry, InboxOutcome } from './inbox-repository.js'
 
-/** A pg pool or a client inside a transaction: repositories run on whichever they are given. */
-export type Queryable = pg.Pool | pg.PoolClient
-
 /**
  * Serializes every write to one order, across connections and service instances, for the rest of
  * the transaction. A separate statement from the read that follows it, so that read's snapshot is

@@ -1,6 +1,6 @@
+import type { Queryable } from '../db/queryable.js'
 import type { Provider } from '../domain/order.js'
 import { storableTextOrNull } from '../domain/text.js'
-import type { Queryable } from './orders-repository.js'
 
 /** An order this instance holds the poll lease of. */
 export interface ClaimedOrder {

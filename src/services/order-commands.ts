@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/database.js'
+import { inTransaction } from '../db/transaction.js'
 import { AppError, NotFoundError } from '../errors.js'
 import { gamesoCall, type CreateOrderResult, type GameSoClient } from '../providers/gameso/gameso-client.js'
 import { DEFAULT_ITEM_QUANTITY, type GameSoCreateOrder } from '../providers/gameso/gameso-create-schemas.js'
@@ -14,7 +15,7 @@ import {
   UpstreamError, UpstreamHttpError, UpstreamInvalidResponseError, UpstreamRateLimitedError, UpstreamTimeoutError,
   UpstreamUnavailableError
 } from '../upstream/upstream-errors.js'
-import { inTransaction, type OrderSync } from './order-sync.js'
+import type { OrderSync } from './order-sync.js'
 
 const PROVIDER = 'gameso'
 

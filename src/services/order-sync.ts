@@ -1,4 +1,3 @@
-import type pg from 'pg'
 import { isDatabaseUnavailable, type Database } from '../db/database.js'
 import type { MergeDecision } from '../domain/merge.js'
 import { snapshotHash, type OrderSnapshot, type SnapshotSource } from '../domain/order.js'
@@ -44,21 +43,6 @@ export interface OrderSyncOptions {
   batching?: MergeBatching
   /** Sees every batch: its size, how long it took to commit, and its error if it failed. */
   onBatch?: (report: BatchReport) => void
-}
-
-export async function inTransaction<T> (db: Database, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.pool.connect()
-  try {
-    await client.query('BEGIN')
-    const result = await work(client)
-    await client.query('COMMIT')
-    return result
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw error
-  } finally {
-    client.release()
-  }
 }
 
 /** Deliveries of the same bytes would meet one inbox row twice in one statement: they go in separate batches. */

@@ -6,7 +6,8 @@ import {
   discardCreatePlaceholder, pollUnconfirmedNow, registerOrder, type PlaceholderInput
 } from '../../src/repositories/order-commands-repository.js'
 import { lockOrderKey } from '../../src/repositories/orders-repository.js'
-import { inTransaction, OrderSync } from '../../src/services/order-sync.js'
+import { inTransaction } from '../../src/db/transaction.js'
+import { OrderSync } from '../../src/services/order-sync.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 
 const docsOrder = JSON.parse(readFileSync(new URL('../fixtures/gameso/webhook-order-completed.json', import.meta.url), 'utf8')).data as GameSoOrder
