@@ -1,30 +1,9 @@
 import type { Queryable } from '../db/queryable.js'
+import type { StoredMidasBuyOrder } from '../domain/stored-order.js'
 
 // The read side of MidasBuy orders: the columns its OrderQuery shape needs, which the GameSO-shaped
 // StoredOrder leaves out (provider attributes, product ids, unit prices). Amounts are cast to text
 // so their scale reaches the answer exactly as MidasBuy sent it.
-
-export interface StoredMidasBuyItem {
-  productId: string | null
-  gameProductId: string | null
-  productType: string | null
-  quantity: number
-  currency: string | null
-  priceAmount: string | null
-}
-
-export interface StoredMidasBuyOrder {
-  reference: string
-  providerStatus: string
-  userId: string | null
-  serverId: string | null
-  currency: string | null
-  totalAmount: string | null
-  providerAttributes: Record<string, unknown> | null
-  upstreamCreatedAt: Date | null
-  upstreamUpdatedAt: Date
-  items: StoredMidasBuyItem[]
-}
 
 /** Only orders MidasBuy itself has reported: a placeholder has nothing of MidasBuy's to show. */
 const FIND_MIDASBUY_ORDER_SQL = `

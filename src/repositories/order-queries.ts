@@ -1,4 +1,5 @@
-import type { CanonicalStatus, OrderItemSnapshot, OrderSnapshot, Provider, SnapshotSource } from '../domain/order.js'
+import type { CanonicalStatus, Provider, SnapshotSource } from '../domain/order.js'
+import type { StoredOrder } from '../domain/stored-order.js'
 import type { InboxOutcome } from './inbox-repository.js'
 import type { PrismaClient } from '../generated/prisma/client.js'
 import type { Queryable } from '../db/queryable.js'
@@ -6,34 +7,6 @@ import type { Queryable } from '../db/queryable.js'
 // Read side of the mirror: raw pg, because reads are the hottest path and Prisma's query path
 // costs several times more per statement here (shared/notes/toolchain.md). Column aliases give
 // the rows their TypeScript names directly, so nothing is copied per row.
-
-/** GameSO's `created_by`, stored verbatim. */
-export interface CreatedBy {
-  id: number
-  name: string
-  [key: string]: unknown
-}
-
-export type StoredOrderItem = Pick<OrderItemSnapshot,
-  'sku' | 'quantity' | 'completedQuantity' | 'failedQuantity' | 'status' | 'subtotalAmount' | 'discountAmount' |
-  'totalAmount' | 'failureCode' | 'failureMessage'>
-
-/**
- * An order and its items (by position) as the read API needs them: the stored snapshot, whose
- * upstream clock is null while no upstream has reported the order, plus the mirror's own times.
- */
-export interface StoredOrder extends Pick<OrderSnapshot,
-  'provider' | 'reference' | 'providerOrderId' | 'status' | 'providerStatus' | 'userId' | 'serverId' | 'characterId' |
-  'currency' | 'subtotalAmount' | 'discountAmount' | 'totalAmount' | 'sourceType' | 'failureCode' | 'failureMessage' |
-  'upstreamCreatedAt' | 'completedAt'> {
-  id: string
-  createdBy: CreatedBy | null
-  upstreamUpdatedAt: Date | null
-  /** When the mirror recorded / last changed the row. */
-  createdAt: Date
-  updatedAt: Date
-  items: StoredOrderItem[]
-}
 
 // Items ride along as one json array per order (numeric cast to text so no amount passes through
 // a float), which makes an order with its items, or a whole page of them, one statement.

@@ -4,13 +4,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { CANONICAL_STATUSES, PROVIDERS, SNAPSHOT_SOURCES } from '../domain/order.js'
 import { printableTextSchema } from '../domain/identifier-schemas.js'
+import type { StoredOrder } from '../domain/stored-order.js'
 import { NotFoundError, errorBodySchema } from '../errors.js'
 import { gamesoOrderResponseSchema, presentGameSoOrder } from '../providers/gameso/gameso-presenter.js'
 import { isoTimestampSchema } from '../providers/gameso/gameso-schemas.js'
 import { INBOX_OUTCOMES } from '../repositories/inbox-repository.js'
-import {
-  findOrderByReference, findOrderHistory, listOrders, type OrderCursor, type StoredOrder
-} from '../repositories/order-queries.js'
+import { findOrderByReference, findOrderHistory, listOrders, type OrderCursor } from '../repositories/order-queries.js'
 import { decimalIntegerQuerySchema, referenceParamsSchema } from './merchant-route-schemas.js'
 
 const DEFAULT_PAGE_SIZE = 50

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/database.js'
 import { inTransaction } from '../db/transaction.js'
+import type { StoredOrder } from '../domain/stored-order.js'
 import { AppError, NotFoundError } from '../errors.js'
 import { gamesoCall, type CreateOrderResult, type GameSoClient } from '../providers/gameso/gameso-client.js'
 import { DEFAULT_ITEM_QUANTITY, type GameSoCreateOrder } from '../providers/gameso/gameso-create-schemas.js'
@@ -9,7 +10,7 @@ import type { GameSoOrder } from '../providers/gameso/gameso-schemas.js'
 import {
   discardCreatePlaceholder, pollUnconfirmedNow, registerOrder, type PlaceholderInput, type RegisteredOrder
 } from '../repositories/order-commands-repository.js'
-import { findOrderByReference, type StoredOrder } from '../repositories/order-queries.js'
+import { findOrderByReference } from '../repositories/order-queries.js'
 import { lockOrderKey } from '../repositories/orders-repository.js'
 import {
   UpstreamError, UpstreamHttpError, UpstreamInvalidResponseError, UpstreamRateLimitedError, UpstreamTimeoutError,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { StoredOrder, StoredOrderItem } from '../../repositories/order-queries.js'
+import type { StoredOrder, StoredOrderItem } from '../../domain/stored-order.js'
 import { GAMESO_CURRENCY } from './gameso-mapping.js'
 
 // Stored rows → GameSO's own get-order JSON (upstream/gameso.md §3). Keys follow the order of

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { StoredMidasBuyOrder } from '../../repositories/midasbuy-order-queries.js'
+import type { StoredMidasBuyOrder } from '../../domain/stored-order.js'
 
 // Stored rows → MidasBuy's own OrderQuery JSON (upstream/midasbuy.md §2), keys in the docs' order.
 
