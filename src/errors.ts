@@ -44,3 +44,19 @@ export type ErrorBody = z.infer<typeof errorBodySchema>
 export function errorBody (statusCode: number, code: string, message: string): ErrorBody {
   return { status: statusCode, code, message }
 }
+
+export interface ValidationIssue {
+  instancePath?: string
+  message?: string
+}
+
+/** "body.items.0.sku: Required; query.limit: Too big" — names every offending field. */
+export function describeValidation (context: string | undefined, issues: readonly ValidationIssue[]): string {
+  const where = context === 'querystring' ? 'query' : (context ?? 'request')
+  return issues
+    .map((issue) => {
+      const field = (issue.instancePath ?? '').split('/').filter(Boolean).join('.')
+      return `${field ? `${where}.${field}` : where}: ${issue.message ?? 'invalid'}`
+    })
+    .join('; ')
+}

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { isDatabaseUnavailable } from '../db/database.js'
-import { AppError, errorBody } from '../errors.js'
+import { AppError, describeValidation, errorBody } from '../errors.js'
 
 /** Codes for the 4xx errors Fastify itself raises (content type, body size, malformed JSON …). */
 const CODE_FOR_STATUS: Record<number, string> = {
@@ -21,22 +21,6 @@ const CODE_FOR_STATUS: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
   431: 'REQUEST_HEADER_FIELDS_TOO_LARGE'
-}
-
-interface ValidationIssue {
-  instancePath?: string
-  message?: string
-}
-
-/** "body.items.0.sku: Required; query.limit: Too big" — names every offending field. */
-export function describeValidation (context: string | undefined, issues: readonly ValidationIssue[]): string {
-  const where = context === 'querystring' ? 'query' : (context ?? 'request')
-  return issues
-    .map((issue) => {
-      const field = (issue.instancePath ?? '').split('/').filter(Boolean).join('.')
-      return `${field ? `${where}.${field}` : where}: ${issue.message ?? 'invalid'}`
-    })
-    .join('; ')
 }
 
 /**
