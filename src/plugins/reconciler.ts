@@ -1,13 +1,29 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { withStatementTimeout } from '../db/database.js'
+import type { Queryable } from '../db/queryable.js'
 import { Reconciler, POLLED_PROVIDER, leaseDurationMs } from '../reconciler/reconciler.js'
-import { reconcileBacklog } from '../repositories/reconcile-repository.js'
+import { followedOrders, unresolvedOrders } from '../repositories/reconcile-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Null when this instance does not reconcile (RECONCILE_ENABLED=false or no GameSO key). */
     reconciler: Reconciler | null
+  }
+}
+
+/** What the reconciler of the polled provider has left to do, rounded for people. */
+async function reconcileBacklog (client: Queryable) {
+  const [followed, unresolved] = await Promise.all([
+    followedOrders(client, POLLED_PROVIDER),
+    unresolvedOrders(client, POLLED_PROVIDER)
+  ])
+  return {
+    due: followed.due,
+    waiting: followed.waiting,
+    overdueSeconds: Math.max(0, Math.round(followed.overdueSeconds * 10) / 10),
+    oldestUnreconciledAgeSeconds: followed.oldestFollowedSeconds === null ? null : Math.round(followed.oldestFollowedSeconds),
+    unresolved
   }
 }
 
@@ -67,7 +83,7 @@ export const reconcilerPlugin = fp(async function reconcilerPlugin (app: Fastify
     }
     const state = (lagging: boolean) => disabledReason !== null ? 'disabled' : lagging ? 'lagging' : 'running'
     try {
-      const backlog = await withStatementTimeout(app.db.pool, BACKLOG_TIMEOUT_MS, (client) => reconcileBacklog(client, POLLED_PROVIDER))
+      const backlog = await withStatementTimeout(app.db.pool, BACKLOG_TIMEOUT_MS, (client) => reconcileBacklog(client))
       return { ...report, state: state(backlog.overdueSeconds > lagThresholdSeconds), ...backlog }
     } catch (error) {
       return { ...report, state: state(false), error: (error as Error).message }

@@ -90,3 +90,11 @@ export async function deleteInboxReceivedBefore (client: Queryable, cutoff: Date
   [cutoff, limit])
   return result.rowCount ?? 0
 }
+
+/** When each provider's latest delivery arrived (ISO-8601); providers that never sent one are absent. */
+export async function lastReceivedByProvider (client: Queryable): Promise<Record<string, string>> {
+  const result = await client.query<{ provider: string, last: Date }>(
+    'SELECT provider, max(received_at) AS last FROM webhook_inbox GROUP BY provider'
+  )
+  return Object.fromEntries(result.rows.map((row) => [row.provider, row.last.toISOString()]))
+}

@@ -131,40 +131,46 @@ export async function releaseClaim (client: Queryable, id: string, owner: string
   return (result.rowCount ?? 0) > 0
 }
 
-export interface ReconcileBacklog {
+/** The orders the reconciler of one provider follows, as one statement reads them. */
+export interface FollowedOrders {
   /** Followed orders whose poll time has come. */
   due: number
   /** Followed orders waiting for their next poll. */
   waiting: number
-  /** How long the most overdue order has been due; 0 when none is. */
+  /** How long the most overdue order has been due, unrounded; 0 when none is. */
   overdueSeconds: number
   /** Age of the order followed the longest without reaching a final state; null when none is. */
-  oldestUnreconciledAgeSeconds: number | null
-  /** Orders no longer followed without a final state (still readable, can be tracked again). */
-  unresolved: { abandoned: number, notFoundUpstream: number }
+  oldestFollowedSeconds: number | null
 }
 
-/** What the reconciler of this provider has left to do, for readiness. */
-export async function reconcileBacklog (client: Queryable, provider: Provider): Promise<ReconcileBacklog> {
-  const [followed, unresolved] = await Promise.all([
-    client.query<{ due: string, waiting: string, overdue_seconds: number | null, oldest_seconds: number | null }>(`
-      SELECT count(*) FILTER (WHERE next_poll_at <= now()) AS due,
-             count(*) FILTER (WHERE next_poll_at > now()) AS waiting,
-             extract(epoch FROM now() - min(next_poll_at) FILTER (WHERE next_poll_at <= now()))::float8 AS overdue_seconds,
-             extract(epoch FROM now() - min(tracking_since))::float8 AS oldest_seconds
-        FROM orders WHERE reconcile_state = 'active' AND provider = $1`, [provider]),
-    client.query<{ reconcile_state: string, count: string }>(`
-      SELECT reconcile_state, count(*) AS count FROM orders
-       WHERE reconcile_state IN ('abandoned', 'not_found_upstream') AND provider = $1
-       GROUP BY reconcile_state`, [provider])
-  ])
-  const row = followed.rows[0]
-  const unresolvedCount = (state: string) => Number(unresolved.rows.find((entry) => entry.reconcile_state === state)?.count ?? 0)
+export async function followedOrders (client: Queryable, provider: Provider): Promise<FollowedOrders> {
+  const result = await client.query<{ due: string, waiting: string, overdue_seconds: number | null, oldest_seconds: number | null }>(`
+    SELECT count(*) FILTER (WHERE next_poll_at <= now()) AS due,
+           count(*) FILTER (WHERE next_poll_at > now()) AS waiting,
+           extract(epoch FROM now() - min(next_poll_at) FILTER (WHERE next_poll_at <= now()))::float8 AS overdue_seconds,
+           extract(epoch FROM now() - min(tracking_since))::float8 AS oldest_seconds
+      FROM orders WHERE reconcile_state = 'active' AND provider = $1`, [provider])
+  const row = result.rows[0]
   return {
     due: Number(row?.due ?? 0),
     waiting: Number(row?.waiting ?? 0),
-    overdueSeconds: Math.max(0, Math.round((row?.overdue_seconds ?? 0) * 10) / 10),
-    oldestUnreconciledAgeSeconds: row?.oldest_seconds === null || row?.oldest_seconds === undefined ? null : Math.round(row.oldest_seconds),
-    unresolved: { abandoned: unresolvedCount('abandoned'), notFoundUpstream: unresolvedCount('not_found_upstream') }
+    overdueSeconds: row?.overdue_seconds ?? 0,
+    oldestFollowedSeconds: row?.oldest_seconds ?? null
   }
+}
+
+/** Orders no longer followed without a final state (still readable, can be tracked again). */
+export interface UnresolvedOrders {
+  abandoned: number
+  notFoundUpstream: number
+}
+
+/** Unresolved orders of one provider, or of every provider when none is named. */
+export async function unresolvedOrders (client: Queryable, provider?: Provider): Promise<UnresolvedOrders> {
+  const result = await client.query<{ reconcile_state: string, count: string }>(`
+    SELECT reconcile_state, count(*) AS count FROM orders
+     WHERE reconcile_state IN ('abandoned', 'not_found_upstream') AND ($1::text IS NULL OR provider = $1)
+     GROUP BY reconcile_state`, [provider ?? null])
+  const count = (state: string) => Number(result.rows.find((entry) => entry.reconcile_state === state)?.count ?? 0)
+  return { abandoned: count('abandoned'), notFoundUpstream: count('not_found_upstream') }
 }

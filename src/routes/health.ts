@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { withStatementTimeout } from '../db/database.js'
 import { pendingMigrations, readMigrations } from '../db/migrator.js'
 import type { ReadinessReport } from '../plugins/readiness.js'
+import { lastReceivedByProvider } from '../repositories/inbox-repository.js'
 
 /** A probe's queries are cancelled by PostgreSQL after this long, so a slow database cannot pile them up. */
 const DATABASE_CHECK_TIMEOUT_MS = 2000
@@ -30,9 +31,7 @@ export async function healthRoutes (app: FastifyInstance) {
 
   app.readinessChecks.set('webhooks', async () => {
     try {
-      const result = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) =>
-        client.query<{ provider: string, last: Date }>('SELECT provider, max(received_at) AS last FROM webhook_inbox GROUP BY provider'))
-      const lastReceivedAt = Object.fromEntries(result.rows.map((row) => [row.provider, row.last.toISOString()]))
+      const lastReceivedAt = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) => lastReceivedByProvider(client))
       return { ready: true, lastReceivedAt }
     } catch {
       // Reported by the database check; this one is informational only.

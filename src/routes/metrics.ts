@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { POLLED_PROVIDER } from '../reconciler/reconciler.js'
+import { countOrdersByStatus } from '../repositories/order-stats-repository.js'
+import { followedOrders, unresolvedOrders } from '../repositories/reconcile-repository.js'
 
 /**
  * Gauges that describe the stored data are read from the database at scrape time rather than
@@ -7,31 +9,21 @@ import { POLLED_PROVIDER } from '../reconciler/reconciler.js'
  */
 async function sampleDatabaseGauges (app: FastifyInstance) {
   const { metrics } = app
-  const [byStatus, backlog, unresolved] = await Promise.all([
-    app.db.pool.query<{ provider: string, status: string, count: string }>(
-      'SELECT provider, status, count(*) AS count FROM orders GROUP BY provider, status'
-    ),
+  const [byStatus, followed, unresolved] = await Promise.all([
+    countOrdersByStatus(app.db.pool),
     // Only the provider the reconciler polls: MidasBuy orders change by notification alone, and
     // counting them would show a backlog nothing is ever going to drain.
-    app.db.pool.query<{ due: string, waiting: string, lag_seconds: number | null }>(`
-      SELECT count(*) FILTER (WHERE next_poll_at <= now()) AS due,
-             count(*) FILTER (WHERE next_poll_at > now()) AS waiting,
-             extract(epoch FROM now() - min(next_poll_at) FILTER (WHERE next_poll_at <= now()))::float8 AS lag_seconds
-        FROM orders WHERE reconcile_state = 'active' AND provider = $1`, [POLLED_PROVIDER]),
-    app.db.pool.query<{ reconcile_state: string, count: string }>(
-      "SELECT reconcile_state, count(*) AS count FROM orders WHERE reconcile_state IN ('abandoned', 'not_found_upstream') GROUP BY reconcile_state"
-    )
+    followedOrders(app.db.pool, POLLED_PROVIDER),
+    unresolvedOrders(app.db.pool)
   ])
   metrics.ordersByStatus.reset()
-  for (const row of byStatus.rows) metrics.ordersByStatus.set({ provider: row.provider, status: row.status }, Number(row.count))
-  const backlogRow = backlog.rows[0]
-  metrics.reconcileBacklog.set({ state: 'due' }, Number(backlogRow?.due ?? 0))
-  metrics.reconcileBacklog.set({ state: 'waiting' }, Number(backlogRow?.waiting ?? 0))
-  metrics.reconcileLagSeconds.set(backlogRow?.lag_seconds ?? 0)
+  for (const row of byStatus) metrics.ordersByStatus.set({ provider: row.provider, status: row.status }, row.count)
+  metrics.reconcileBacklog.set({ state: 'due' }, followed.due)
+  metrics.reconcileBacklog.set({ state: 'waiting' }, followed.waiting)
+  metrics.reconcileLagSeconds.set(followed.overdueSeconds)
   metrics.ordersAbandoned.reset()
-  metrics.ordersAbandoned.set({ reason: 'abandoned' }, 0)
-  metrics.ordersAbandoned.set({ reason: 'not_found_upstream' }, 0)
-  for (const row of unresolved.rows) metrics.ordersAbandoned.set({ reason: row.reconcile_state }, Number(row.count))
+  metrics.ordersAbandoned.set({ reason: 'abandoned' }, unresolved.abandoned)
+  metrics.ordersAbandoned.set({ reason: 'not_found_upstream' }, unresolved.notFoundUpstream)
 }
 
 export async function metricsRoutes (app: FastifyInstance) {
