@@ -15,6 +15,7 @@ import { orderCommandsPlugin } from './plugins/order-commands.js'
 import { orderSyncPlugin } from './plugins/order-sync.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { reconcilerPlugin } from './plugins/reconciler.js'
+import { webhookIngestPlugin } from './plugins/webhook-ingest.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { midasbuyOrderRoutes } from './routes/midasbuy-orders.js'
@@ -88,6 +89,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
   await app.register(gamesoPlugin)
   await app.register(orderSyncPlugin)
+  await app.register(webhookIngestPlugin)
   await app.register(orderCommandsPlugin)
   await app.register(inboxRetentionPlugin)
   await app.register(docsPlugin)

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { withStatementTimeout } from '../db/database.js'
@@ -14,7 +15,7 @@ const readinessSchema = z.object({
   checks: z.record(z.string(), z.looseObject({ ready: z.boolean() }))
 }).describe('Readiness with the detail of every component')
 
-export async function healthRoutes (app: FastifyInstance) {
+export const healthRoutes = fp(async function healthRoutes (app: FastifyInstance) {
   const migrations = await readMigrations()
 
   app.readinessChecks.set('database', async () => {
@@ -72,4 +73,4 @@ export async function healthRoutes (app: FastifyInstance) {
     const ready = entries.every(([, report]) => report.ready)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks })
   })
-}
+}, { name: 'health-routes', dependencies: ['database', 'readiness'], encapsulate: true })

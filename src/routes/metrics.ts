@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { POLLED_PROVIDER } from '../reconciler/reconciler.js'
 import { countOrdersByStatus } from '../repositories/order-stats-repository.js'
 import { followedOrders, unresolvedOrders } from '../repositories/reconcile-repository.js'
@@ -26,7 +27,7 @@ async function sampleDatabaseGauges (app: FastifyInstance) {
   metrics.ordersAbandoned.set({ reason: 'not_found_upstream' }, unresolved.notFoundUpstream)
 }
 
-export async function metricsRoutes (app: FastifyInstance) {
+export const metricsRoutes = fp(async function metricsRoutes (app: FastifyInstance) {
   app.get('/metrics', {
     // Scraped while the process sheds load too: that is when its numbers matter most.
     config: { shedUnderPressure: false },
@@ -41,4 +42,4 @@ export async function metricsRoutes (app: FastifyInstance) {
     const body = await app.metrics.registry.metrics()
     return reply.type(app.metrics.registry.contentType).send(body)
   })
-}
+}, { name: 'metrics-routes', dependencies: ['database'], encapsulate: true })

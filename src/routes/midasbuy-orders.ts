@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { NotFoundError, errorBodySchema } from '../errors.js'
 import { midasbuyOrderResponseSchema, presentMidasBuyOrder } from '../providers/midasbuy/midasbuy-presenter.js'
@@ -6,7 +7,7 @@ import { findMidasBuyOrder } from '../repositories/midasbuy-order-queries.js'
 import { paymentOrderParamsSchema } from './merchant-route-schemas.js'
 
 /** The merchant read route for MidasBuy orders. Register inside `merchantScope` (src/plugins/auth.ts). */
-export async function midasbuyOrderRoutes (app: FastifyInstance) {
+export const midasbuyOrderRoutes = fp(async function midasbuyOrderRoutes (app: FastifyInstance) {
   app.withTypeProvider<ZodTypeProvider>().get('/v1/midasbuy/orders/:payment_order_id', {
     schema: {
       tags: ['orders'],
@@ -20,4 +21,4 @@ export async function midasbuyOrderRoutes (app: FastifyInstance) {
     if (order === null) throw new NotFoundError()
     return presentMidasBuyOrder(order)
   })
-}
+}, { name: 'midasbuy-order-routes', dependencies: ['database'], encapsulate: true })

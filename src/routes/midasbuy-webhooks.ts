@@ -1,10 +1,9 @@
-import { createPublicKey } from 'node:crypto'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { isDatabaseUnavailable } from '../db/database.js'
 import { AppError } from '../errors.js'
-import { MidasBuyWebhookIngest } from '../services/midasbuy-webhook-ingest.js'
 import { observeWebhookRoute } from './webhook-observability.js'
 
 const PROVIDER = 'midasbuy'
@@ -50,15 +49,10 @@ function describeFailure (error: FastifyError, request: FastifyRequest): { statu
  * the signature covers the body exactly as sent, so the JSON parser hands the handler a Buffer,
  * and no other content type is accepted (415). Answers in MidasBuy's `{processed, message}`.
  */
-export async function midasbuyWebhookRoutes (app: FastifyInstance) {
+export const midasbuyWebhookRoutes = fp(async function midasbuyWebhookRoutes (app: FastifyInstance) {
   const { config } = app
   const bodyLimit = config.webhooks.bodyLimitBytes
-  const pem = config.midasbuy.platformPublicKey
-  const ingest = new MidasBuyWebhookIngest(app.orderSync, {
-    publicKey: pem === undefined ? null : createPublicKey(pem),
-    signatureHeader: config.midasbuy.signatureHeader,
-    toleranceSeconds: config.webhooks.toleranceSeconds
-  })
+  const ingest = app.midasbuyWebhookIngest
   const observer = observeWebhookRoute(app, PROVIDER)
 
   app.removeAllContentTypeParsers()
@@ -92,4 +86,4 @@ export async function midasbuyWebhookRoutes (app: FastifyInstance) {
     const result = await ingest.ingest(body, request.headers)
     return { processed: true as const, message: observer.settle(request, result) }
   })
-}
+}, { name: 'midasbuy-webhook-routes', dependencies: ['webhook-ingest'], encapsulate: true })

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { BadRequestError, errorBodySchema } from '../errors.js'
@@ -39,7 +40,7 @@ function relay (reply: FastifyReply, answer: RelayedAnswer): FastifyReply {
 }
 
 /** The merchant commands that reach GameSO. Register inside `merchantScope` (src/plugins/auth.ts). */
-export async function orderCommandRoutes (app: FastifyInstance) {
+export const orderCommandRoutes = fp(async function orderCommandRoutes (app: FastifyInstance) {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const commands = app.orderCommands
 
@@ -100,4 +101,4 @@ export async function orderCommandRoutes (app: FastifyInstance) {
       order: presentGameSoOrder(result.order)
     }
   })
-}
+}, { name: 'order-command-routes', dependencies: ['order-commands'], encapsulate: true })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { CANONICAL_STATUSES, PROVIDERS, SNAPSHOT_SOURCES } from '../domain/order.js'
@@ -151,7 +152,7 @@ function presentListedOrder (order: StoredOrder): z.infer<typeof listedOrderSche
 // ---- routes ------------------------------------------------------------------------------------
 
 /** The merchant read API. Register inside `merchantScope` (src/plugins/auth.ts). */
-export async function orderRoutes (app: FastifyInstance) {
+export const orderRoutes = fp(async function orderRoutes (app: FastifyInstance) {
   const typed = app.withTypeProvider<ZodTypeProvider>()
 
   typed.get('/v1/orders/:reference_id', {
@@ -242,4 +243,4 @@ export async function orderRoutes (app: FastifyInstance) {
       }))
     }
   })
-}
+}, { name: 'order-routes', dependencies: ['database', 'order-commands'], encapsulate: true })

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
 import { observeWebhookRoute } from './webhook-observability.js'
 
 const PROVIDER = 'gameso'
@@ -18,14 +18,10 @@ const receivedSchema = z.object({
  * covers the body exactly as sent, so this plugin replaces the JSON parser with one that hands
  * the handler a Buffer, and accepts no other content type (415).
  */
-export async function webhookRoutes (app: FastifyInstance) {
+export const webhookRoutes = fp(async function webhookRoutes (app: FastifyInstance) {
   const { config } = app
   const bodyLimit = config.webhooks.bodyLimitBytes
-  const ingest = new GameSoWebhookIngest(app.orderSync, {
-    secrets: config.gameso.webhookSecrets,
-    signatureHeader: config.gameso.signatureHeader,
-    toleranceSeconds: config.webhooks.toleranceSeconds
-  })
+  const ingest = app.gamesoWebhookIngest
   const observer = observeWebhookRoute(app, PROVIDER)
 
   app.removeAllContentTypeParsers()
@@ -51,4 +47,4 @@ export async function webhookRoutes (app: FastifyInstance) {
     const result = await ingest.ingest(body, request.headers)
     return { received: true as const, outcome: observer.settle(request, result) }
   })
-}
+}, { name: 'gameso-webhook-routes', dependencies: ['webhook-ingest'], encapsulate: true })
