@@ -36,7 +36,14 @@ module.exports = {
       severity: 'error',
       comment: 'src/db (pool, transactions, migrations) sits under everything that uses it.',
       from: { path: '^src/db/' },
-      to: { path: [SERVICES, PLUGINS, ROUTES, ENTRY_POINTS, '^src/(repositories|providers|simulator|metrics)/', '^src/config[.]ts$'] }
+      to: { path: [SERVICES, PLUGINS, ROUTES, ENTRY_POINTS, '^src/(repositories|providers|simulator|metrics)/'] }
+    },
+    {
+      name: 'config-is-a-leaf',
+      severity: 'error',
+      comment: 'config.ts parses the environment and nothing else, so any layer may read the Config type.',
+      from: { path: '^src/config[.]ts$' },
+      to: { path: '^(src|test|bench)/' }
     },
     {
       name: 'repositories-below-services',

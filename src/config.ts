@@ -3,17 +3,6 @@ import os from 'node:os'
 import { config as loadDotenv } from 'dotenv'
 import { z } from 'zod'
 
-/** Variables whose values must never be printed, not even in a configuration error. */
-const SECRET_VARIABLES = new Set([
-  'DATABASE_URL',
-  'REDIS_URL',
-  'API_KEYS',
-  'GAMESO_API_KEY',
-  'GAMESO_WEBHOOK_SECRETS',
-  'MIDASBUY_PLATFORM_PUBLIC_KEY',
-  'MIDASBUY_MERCHANT_PRIVATE_KEY'
-])
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 const commaList = z
@@ -32,6 +21,11 @@ const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http(s) URL'
 const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+  .refine((value) => URL.canParse(value), 'expected a valid URL')
+
+const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
   .refine((value) => URL.canParse(value), 'expected a valid URL')
 
 const headerName = z
@@ -78,191 +72,215 @@ const notFoundAnswers = commaList.pipe(z.array(
     })
 ).min(1, 'expected at least one STATUS:NAME pair'))
 
-const envSchema = z.object({
+// ---- the variables ---------------------------------------------------------------------------
+//
+// Each variable is declared once, here: its name, its schema and default, whether it is secret,
+// its doc comment, and — by where it sits — its place in the Config the code reads. The flat
+// environment schema, the Config type, the list of secret variables and the list checked against
+// .env.example are all derived from this tree.
+
+interface Variable<Schema extends z.ZodType = z.ZodType> {
+  readonly name: string
+  readonly schema: Schema
+  /** Its value is never printed, not even in a configuration error. */
+  readonly secret: boolean
+}
+
+function variable<Schema extends z.ZodType> (name: string, schema: Schema, options: { secret?: boolean } = {}): Variable<Schema> {
+  return { name, schema, secret: options.secret === true }
+}
+
+interface Declaration {
+  readonly [key: string]: Variable | Declaration
+}
+
+const declaration = {
   /** Listen port (fixed name). */
-  PORT: integer(0, 65535).default(3000),
+  port: variable('PORT', integer(0, 65535).default(3000)),
   /** Listen address (fixed name). */
-  HOST: z.string().min(1).default('0.0.0.0'),
-  /** Longest a client may take to send a whole request, headers and body; then 408 and the connection closes. */
-  HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default(30_000),
-  /** Longest a client may take to send the request headers (at most HTTP_REQUEST_TIMEOUT_MS). */
-  HTTP_HEADERS_TIMEOUT_MS: integer(100, 3_600_000).default(10_000),
-  /** A connection with no traffic in either direction for this long is closed. */
-  HTTP_CONNECTION_TIMEOUT_MS: integer(100, 3_600_000).default(120_000),
-  /** An idle keep-alive connection is kept this long; longer than a load balancer's idle timeout (60 s on the common ones). */
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 3_600_000).default(72_000),
-  /** Largest request head (request line and headers) accepted; larger ones get 431. */
-  HTTP_MAX_HEADER_BYTES: integer(1024, 1024 * 1024).default(16 * 1024),
+  host: variable('HOST', z.string().min(1).default('0.0.0.0')),
+  http: {
+    /** Longest a client may take to send a whole request, headers and body; then 408 and the connection closes. */
+    requestTimeoutMs: variable('HTTP_REQUEST_TIMEOUT_MS', integer(100, 3_600_000).default(30_000)),
+    /** Longest a client may take to send the request headers (at most HTTP_REQUEST_TIMEOUT_MS). */
+    headersTimeoutMs: variable('HTTP_HEADERS_TIMEOUT_MS', integer(100, 3_600_000).default(10_000)),
+    /** A connection with no traffic in either direction for this long is closed. */
+    connectionTimeoutMs: variable('HTTP_CONNECTION_TIMEOUT_MS', integer(100, 3_600_000).default(120_000)),
+    /** An idle keep-alive connection is kept this long; longer than a load balancer's idle timeout (60 s on the common ones). */
+    keepAliveTimeoutMs: variable('HTTP_KEEP_ALIVE_TIMEOUT_MS', integer(100, 3_600_000).default(72_000)),
+    /** Largest request head (request line and headers) accepted; larger ones get 431. */
+    maxHeaderBytes: variable('HTTP_MAX_HEADER_BYTES', integer(1024, 1024 * 1024).default(16 * 1024))
+  },
   /** PostgreSQL connection string; unset runs an embedded PostgreSQL under EMBEDDED_PG_DIR. */
-  DATABASE_URL: postgresUrl.optional(),
+  databaseUrl: variable('DATABASE_URL', postgresUrl.optional(), { secret: true }),
   /** Connections the service keeps open to PostgreSQL. */
-  DATABASE_POOL_SIZE: integer(1, 500).default(10),
+  databasePoolSize: variable('DATABASE_POOL_SIZE', integer(1, 500).default(10)),
+  mergeBatching: {
+    /** Most deliveries merged in one transaction (group commit). */
+    maxBatchSize: variable('MERGE_BATCH_MAX_SIZE', integer(1, 1000).default(100)),
+    /** Most merge transactions in flight at once; deliveries arriving meanwhile join the next batch. */
+    maxConcurrentBatches: variable('MERGE_BATCH_CONCURRENCY', integer(1, 100).default(1))
+  },
   /** Longest one statement may run on a pooled connection before PostgreSQL cancels it; 0 disables. */
-  DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
+  databaseStatementTimeoutMs: variable('DATABASE_STATEMENT_TIMEOUT_MS', integer(0, 3_600_000).default(30_000)),
   /** Longest a request waits for a free pooled connection before the database counts as unavailable. */
-  DATABASE_CONNECTION_TIMEOUT_MS: integer(100, 600_000).default(5000),
-  /** Most deliveries merged in one transaction (group commit). */
-  MERGE_BATCH_MAX_SIZE: integer(1, 1000).default(100),
-  /** Most merge transactions in flight at once; deliveries arriving meanwhile join the next batch. */
-  MERGE_BATCH_CONCURRENCY: integer(1, 100).default(1),
-  /** Data directory of the embedded PostgreSQL used when DATABASE_URL is unset. */
-  EMBEDDED_PG_DIR: z.string().min(1).default('./.data/postgres'),
-  /** Loopback port of the embedded PostgreSQL. */
-  EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
+  databaseConnectionTimeoutMs: variable('DATABASE_CONNECTION_TIMEOUT_MS', integer(100, 600_000).default(5000)),
+  embeddedPostgres: {
+    /** Data directory of the embedded PostgreSQL used when DATABASE_URL is unset. */
+    dataDir: variable('EMBEDDED_PG_DIR', z.string().min(1).default('./.data/postgres')),
+    /** Loopback port of the embedded PostgreSQL. */
+    port: variable('EMBEDDED_PG_PORT', integer(1, 65535).default(54329))
+  },
 
   /** Keys merchant systems send in X-API-Key; none configured means every merchant call gets 401. */
-  API_KEYS: commaList.default([]),
-  /** Requests one API key may make per RATE_LIMIT_WINDOW_MS. */
-  RATE_LIMIT_MAX: integer(1).default(6000),
-  RATE_LIMIT_WINDOW_MS: integer(1000).default(60_000),
-  /** Redis that holds the rate limit counts, shared by every replica; unset counts per instance. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').refine((value) => URL.canParse(value), 'expected a valid URL').optional(),
-  /** Prefix of the rate limit keys in Redis (several deployments may share one Redis). */
-  RATE_LIMIT_REDIS_PREFIX: z.string().min(1).max(200).default('order-mirror:rate-limit:'),
+  apiKeys: variable('API_KEYS', commaList.default([]), { secret: true }),
+  rateLimit: {
+    /** Requests one API key may make per RATE_LIMIT_WINDOW_MS. */
+    max: variable('RATE_LIMIT_MAX', integer(1).default(6000)),
+    windowMs: variable('RATE_LIMIT_WINDOW_MS', integer(1000).default(60_000)),
+    /** Redis that holds the rate limit counts, shared by every replica; unset counts per instance. */
+    redisUrl: variable('REDIS_URL', redisUrl.optional(), { secret: true }),
+    /** Prefix of the rate limit keys in Redis (several deployments may share one Redis). */
+    redisKeyPrefix: variable('RATE_LIMIT_REDIS_PREFIX', z.string().min(1).max(200).default('order-mirror:rate-limit:'))
+  },
 
-  GAMESO_BASE_URL: httpUrl.default('https://api.gameso.io'),
-  /** The mirror's own GameSO key; unset disables polling, read-through and create forwarding. */
-  GAMESO_API_KEY: z.string().min(1).optional(),
-  /** Webhook signing secrets; several may be active during a rotation. */
-  GAMESO_WEBHOOK_SECRETS: commaList.default([]),
-  /** Header that carries the GameSO webhook signature (the public docs do not name it). */
-  GAMESO_SIGNATURE_HEADER: headerName.default('x-gameso-signature'),
-  /** Upper bound of requests per second the mirror sends to GameSO. */
-  GAMESO_MAX_REQUESTS_PER_SECOND: z.coerce.number({ message: 'expected a number' }).positive().default(20),
-  /** Requests to GameSO in flight at once. */
-  GAMESO_MAX_CONCURRENCY: integer(1, 1000).default(8),
-  /** Per-request timeout for GameSO calls. */
-  GAMESO_TIMEOUT_MS: integer(100).default(10_000),
+  gameso: {
+    baseUrl: variable('GAMESO_BASE_URL', httpUrl.default('https://api.gameso.io')),
+    /** The mirror's own GameSO key; unset disables polling, read-through and create forwarding. */
+    apiKey: variable('GAMESO_API_KEY', z.string().min(1).optional(), { secret: true }),
+    /** Webhook signing secrets; several may be active during a rotation. */
+    webhookSecrets: variable('GAMESO_WEBHOOK_SECRETS', commaList.default([]), { secret: true }),
+    /** Header that carries the GameSO webhook signature (the public docs do not name it). */
+    signatureHeader: variable('GAMESO_SIGNATURE_HEADER', headerName.default('x-gameso-signature')),
+    /** Upper bound of requests per second the mirror sends to GameSO. */
+    maxRequestsPerSecond: variable('GAMESO_MAX_REQUESTS_PER_SECOND', z.coerce.number({ message: 'expected a number' }).positive().default(20)),
+    /** Requests to GameSO in flight at once. */
+    maxConcurrency: variable('GAMESO_MAX_CONCURRENCY', integer(1, 1000).default(8)),
+    /** Per-request timeout for GameSO calls. */
+    timeoutMs: variable('GAMESO_TIMEOUT_MS', integer(100).default(10_000))
+  },
 
-  MIDASBUY_BASE_URL: httpUrl.default('https://api-payments.midasbuy.com'),
-  /** MidasBuy platform public key (PEM; literal `\n` escapes allowed) that verifies payment notifications; unset refuses them with 500. */
-  MIDASBUY_PLATFORM_PUBLIC_KEY: rsaPublicKeyPem.optional(),
-  /** Header that carries the MidasBuy signature (the public docs cut off before naming it). */
-  MIDASBUY_SIGNATURE_HEADER: headerName.default('txgw-signature'),
-  /** The mirror's MidasBuy app id; with MIDASBUY_MERCHANT_PRIVATE_KEY it turns on OrderQuery (polling, read-through, sync). */
-  MIDASBUY_APP_ID: authorizationValue.optional(),
-  /** Merchant private key (PEM, PKCS#8 or PKCS#1; literal `\n` escapes allowed) that signs OrderQuery requests. */
-  MIDASBUY_MERCHANT_PRIVATE_KEY: rsaPrivateKeyPem.optional(),
-  /** Serial number of the merchant certificate registered with MidasBuy, sent with every signature. */
-  MIDASBUY_CERT_SERIAL_NO: authorizationValue.optional(),
-  /** Upper bound of requests per second the mirror sends to MidasBuy (MidasBuy documents no limit). */
-  MIDASBUY_MAX_REQUESTS_PER_SECOND: z.coerce.number({ message: 'expected a number' }).positive().default(10),
-  /** Requests to MidasBuy in flight at once. */
-  MIDASBUY_MAX_CONCURRENCY: integer(1, 1000).default(4),
-  /** Per-request timeout for MidasBuy calls. */
-  MIDASBUY_TIMEOUT_MS: integer(100).default(10_000),
-  /** Error answers (STATUS:NAME) that mean MidasBuy has no such order; MidasBuy documents none, 404 NOT_FOUND is assumed. */
-  MIDASBUY_NOT_FOUND_ERRORS: notFoundAnswers.default([{ status: 404, name: 'NOT_FOUND' }]),
-  // The MIDASBUY_SIGNATURE_* defaults reproduce MidasBuy's SDK example, as the signing module's do.
-  /** URL line of the signed string: `path` (path and query) or `absolute` (scheme, host, path, query). */
-  MIDASBUY_SIGNATURE_URL_FORM: z.enum(['path', 'absolute']).default('path'),
-  /** Authorization parameter that carries the app id. */
-  MIDASBUY_SIGNATURE_AUTH_ID_PARAMETER: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'expected a parameter name').default('auth_id'),
-  /** Value of the auth_id_type parameter (MidasBuy's SDK: app_id; MidasPay: MERCHANT_ID); `none` leaves it out. */
-  MIDASBUY_SIGNATURE_AUTH_ID_TYPE: authorizationValue.default('app_id'),
-  /** Send the Authorization values in double quotes. */
-  MIDASBUY_SIGNATURE_QUOTE_VALUES: booleanFlag.default(false),
+  midasbuy: {
+    baseUrl: variable('MIDASBUY_BASE_URL', httpUrl.default('https://api-payments.midasbuy.com')),
+    /** MidasBuy platform public key (PEM; literal `\n` escapes allowed) that verifies payment notifications; unset refuses them with 500. */
+    platformPublicKey: variable('MIDASBUY_PLATFORM_PUBLIC_KEY', rsaPublicKeyPem.optional(), { secret: true }),
+    /** Header that carries the MidasBuy signature (the public docs cut off before naming it). */
+    signatureHeader: variable('MIDASBUY_SIGNATURE_HEADER', headerName.default('txgw-signature')),
+    /** The mirror's MidasBuy app id; with MIDASBUY_MERCHANT_PRIVATE_KEY it turns on OrderQuery (polling, read-through, sync). */
+    appId: variable('MIDASBUY_APP_ID', authorizationValue.optional()),
+    /** Merchant private key (PEM with real line breaks, checked at start; PKCS#8 or PKCS#1; literal `\n` escapes allowed) that signs OrderQuery requests. */
+    merchantPrivateKey: variable('MIDASBUY_MERCHANT_PRIVATE_KEY', rsaPrivateKeyPem.optional(), { secret: true }),
+    /** Serial number of the merchant certificate registered with MidasBuy, sent with every signature. */
+    certSerialNo: variable('MIDASBUY_CERT_SERIAL_NO', authorizationValue.optional()),
+    /** Upper bound of requests per second the mirror sends to MidasBuy (MidasBuy documents no limit). */
+    maxRequestsPerSecond: variable('MIDASBUY_MAX_REQUESTS_PER_SECOND', z.coerce.number({ message: 'expected a number' }).positive().default(10)),
+    /** Requests to MidasBuy in flight at once. */
+    maxConcurrency: variable('MIDASBUY_MAX_CONCURRENCY', integer(1, 1000).default(4)),
+    /** Per-request timeout for MidasBuy calls. */
+    timeoutMs: variable('MIDASBUY_TIMEOUT_MS', integer(100).default(10_000)),
+    /** Error answers (STATUS:NAME) that mean MidasBuy has no such order; MidasBuy documents none, 404 NOT_FOUND is assumed. */
+    notFoundAnswers: variable('MIDASBUY_NOT_FOUND_ERRORS', notFoundAnswers.default([{ status: 404, name: 'NOT_FOUND' }])),
+    // The MIDASBUY_SIGNATURE_* defaults reproduce MidasBuy's SDK example, as the signing module's do.
+    signing: {
+      /** URL line of the signed string: `path` (path and query) or `absolute` (scheme, host, path, query). */
+      urlForm: variable('MIDASBUY_SIGNATURE_URL_FORM', z.enum(['path', 'absolute']).default('path')),
+      /** Authorization parameter that carries the app id. */
+      authIdParameter: variable('MIDASBUY_SIGNATURE_AUTH_ID_PARAMETER', z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, 'expected a parameter name').default('auth_id')),
+      /** Value of the auth_id_type parameter (MidasBuy's SDK: app_id; MidasPay: MERCHANT_ID); `none` (null) leaves it out. */
+      authIdType: variable('MIDASBUY_SIGNATURE_AUTH_ID_TYPE', authorizationValue.default('app_id').transform((value) => value === 'none' ? null : value)),
+      /** Send the Authorization values in double quotes. */
+      quoteValues: variable('MIDASBUY_SIGNATURE_QUOTE_VALUES', booleanFlag.default(false))
+    }
+  },
 
-  /** Webhook timestamps further than this from now are refused; 0 disables the check (fixed). */
-  WEBHOOK_TOLERANCE_SECONDS: integer(0).default(3600),
-  /** Largest webhook body accepted. */
-  WEBHOOK_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
-  /** Inbox rows older than this are deleted; 0 keeps them forever. */
-  INBOX_RETENTION_DAYS: integer(0).default(30),
+  webhooks: {
+    /** Webhook timestamps further than this from now are refused; 0 disables the check (fixed). */
+    toleranceSeconds: variable('WEBHOOK_TOLERANCE_SECONDS', integer(0).default(3600)),
+    /** Largest webhook body accepted. */
+    bodyLimitBytes: variable('WEBHOOK_BODY_LIMIT_BYTES', integer(1024, 64 * 1024 * 1024).default(256 * 1024)),
+    /** Inbox rows older than this are deleted; 0 keeps them forever. */
+    inboxRetentionDays: variable('INBOX_RETENTION_DAYS', integer(0).default(30))
+  },
 
-  /** How often the reconciler looks for due orders (fixed). */
-  RECONCILE_INTERVAL_MS: integer(100).default(5000),
-  /** A non-final order not updated for this long is polled (fixed). */
-  RECONCILE_STALE_AFTER_MS: integer(0).default(60_000),
-  /** Ceiling of the exponential poll backoff (fixed). */
-  RECONCILE_MAX_BACKOFF_MS: integer(1).default(900_000),
-  /** After this long without reaching a final state an order is abandoned (fixed). */
-  RECONCILE_GIVE_UP_AFTER_MS: integer(1).default(86_400_000),
-  /** Run the reconciler in this instance (fixed). */
-  RECONCILE_ENABLED: booleanFlag.default(true),
-  /** Orders claimed per reconcile batch. */
-  RECONCILE_BATCH_SIZE: integer(1, 10_000).default(100),
-  /** Consecutive 404s after which an order is marked not_found_upstream. */
-  RECONCILE_NOT_FOUND_LIMIT: integer(1).default(5),
+  reconcile: {
+    /** Run the reconciler in this instance (fixed). */
+    enabled: variable('RECONCILE_ENABLED', booleanFlag.default(true)),
+    /** How often the reconciler looks for due orders (fixed). */
+    intervalMs: variable('RECONCILE_INTERVAL_MS', integer(100).default(5000)),
+    /** A non-final order not updated for this long is polled (fixed). */
+    staleAfterMs: variable('RECONCILE_STALE_AFTER_MS', integer(0).default(60_000)),
+    /** Ceiling of the exponential poll backoff (fixed). */
+    maxBackoffMs: variable('RECONCILE_MAX_BACKOFF_MS', integer(1).default(900_000)),
+    /** After this long without reaching a final state an order is abandoned (fixed). */
+    giveUpAfterMs: variable('RECONCILE_GIVE_UP_AFTER_MS', integer(1).default(86_400_000)),
+    /** Orders claimed per reconcile batch. */
+    batchSize: variable('RECONCILE_BATCH_SIZE', integer(1, 10_000).default(100)),
+    /** Consecutive 404s after which an order is marked not_found_upstream. */
+    notFoundLimit: variable('RECONCILE_NOT_FOUND_LIMIT', integer(1).default(5))
+  },
 
-  /** Shed requests (503 OVERLOADED) while the event loop lags more than this on average; 0 disables. */
-  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: integer(0).default(1000),
-  /** Shed requests while the V8 heap holds more than this; unset: 90 % of V8's heap limit; 0 disables. */
-  LOAD_SHED_MAX_HEAP_USED_BYTES: integer(0).optional(),
-  /** Shed requests while the process's resident memory exceeds this; 0 (default) disables: set it below the container's limit. */
-  LOAD_SHED_MAX_RSS_BYTES: integer(0).default(0),
-  /** How often event-loop delay and memory are sampled. */
-  LOAD_SHED_SAMPLE_INTERVAL_MS: integer(10, 60_000).default(1000),
+  /** Thresholds of load shedding (503 OVERLOADED); 0 disables one. */
+  loadShedding: {
+    /** Shed requests while the event loop lags more than this on average; 0 disables. */
+    maxEventLoopDelayMs: variable('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', integer(0).default(1000)),
+    /** Shed requests while the V8 heap holds more than this; unset (null): 90 % of V8's heap limit; 0 disables. */
+    maxHeapUsedBytes: variable('LOAD_SHED_MAX_HEAP_USED_BYTES', integer(0).nullable().default(null)),
+    /** Shed requests while the process's resident memory exceeds this; 0 (default) disables: set it below the container's limit. */
+    maxRssBytes: variable('LOAD_SHED_MAX_RSS_BYTES', integer(0).default(0)),
+    /** How often event-loop delay and memory are sampled. */
+    sampleIntervalMs: variable('LOAD_SHED_SAMPLE_INTERVAL_MS', integer(10, 60_000).default(1000))
+  },
 
   /** Identifies this instance in poll leases and logs. */
-  INSTANCE_ID: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  instanceId: variable('INSTANCE_ID', z.string().min(1).default(`${os.hostname()}-${process.pid}`)),
+  logLevel: variable('LOG_LEVEL', z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info')),
   /** Longest a graceful shutdown may take before the process exits anyway. */
-  SHUTDOWN_TIMEOUT_MS: integer(100).default(10_000)
-}).refine((env) => env.HTTP_HEADERS_TIMEOUT_MS <= env.HTTP_REQUEST_TIMEOUT_MS, {
-  path: ['HTTP_HEADERS_TIMEOUT_MS'],
-  message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS'
-})
+  shutdownTimeoutMs: variable('SHUTDOWN_TIMEOUT_MS', integer(100).default(10_000))
+} as const satisfies Declaration
 
-type Env = z.infer<typeof envSchema>
+// ---- what is derived from it ------------------------------------------------------------------
 
-export interface Config {
-  port: number
-  host: string
-  http: { requestTimeoutMs: number, headersTimeoutMs: number, connectionTimeoutMs: number, keepAliveTimeoutMs: number, maxHeaderBytes: number }
-  databaseUrl: string | undefined
-  databasePoolSize: number
-  databaseStatementTimeoutMs: number
-  databaseConnectionTimeoutMs: number
-  mergeBatching: { maxBatchSize: number, maxConcurrentBatches: number }
-  embeddedPostgres: { dataDir: string, port: number }
-  apiKeys: readonly string[]
-  rateLimit: { max: number, windowMs: number, redisUrl: string | undefined, redisKeyPrefix: string }
-  gameso: {
-    baseUrl: string
-    apiKey: string | undefined
-    webhookSecrets: readonly string[]
-    signatureHeader: string
-    maxRequestsPerSecond: number
-    maxConcurrency: number
-    timeoutMs: number
-  }
-  midasbuy: {
-    baseUrl: string
-    platformPublicKey: string | undefined
-    signatureHeader: string
-    appId: string | undefined
-    /** PEM with real line breaks, checked at start. */
-    merchantPrivateKey: string | undefined
-    certSerialNo: string | undefined
-    maxRequestsPerSecond: number
-    maxConcurrency: number
-    timeoutMs: number
-    notFoundAnswers: ReadonlyArray<{ status: number, name: string }>
-    signing: {
-      urlForm: 'path' | 'absolute'
-      authIdParameter: string
-      /** Null leaves auth_id_type out. */
-      authIdType: string | null
-      quoteValues: boolean
-    }
-  }
-  webhooks: { toleranceSeconds: number, bodyLimitBytes: number, inboxRetentionDays: number }
-  reconcile: {
-    enabled: boolean
-    intervalMs: number
-    staleAfterMs: number
-    maxBackoffMs: number
-    giveUpAfterMs: number
-    batchSize: number
-    notFoundLimit: number
-  }
-  /** Thresholds of load shedding; 0 disables one, null (heap) means 90 % of V8's heap limit. */
-  loadShedding: { maxEventLoopDelayMs: number, maxHeapUsedBytes: number | null, maxRssBytes: number, sampleIntervalMs: number }
-  instanceId: string
-  logLevel: Env['LOG_LEVEL']
-  shutdownTimeoutMs: number
+/** The nested, read-only shape a declaration parses into; doc comments carry over from its keys. */
+type Parsed<D> = {
+  readonly [Key in keyof D]: D[Key] extends Variable<infer Schema> ? Readonly<z.output<Schema>> : Parsed<D[Key]>
 }
+
+function isVariable (entry: Variable | Declaration): entry is Variable {
+  return entry.schema instanceof z.ZodType && typeof entry.name === 'string'
+}
+
+function variablesOf (tree: Declaration): Variable[] {
+  return Object.values(tree).flatMap((entry) => isVariable(entry) ? [entry] : variablesOf(entry))
+}
+
+function nest<D extends Declaration> (tree: D, env: Readonly<Record<string, unknown>>): Parsed<D> {
+  const entries = Object.entries(tree).map(([key, entry]) => [key, isVariable(entry) ? env[entry.name] : nest(entry, env)])
+  // The one step TypeScript cannot follow: the tree is walked at run time, key by key, so each
+  // value lands where Parsed<D> puts it, taken from the flat result under its variable's name.
+  return Object.fromEntries(entries) as Parsed<D>
+}
+
+const VARIABLES = variablesOf(declaration)
+
+/** Every environment variable the service reads, in declaration order. */
+export const CONFIG_VARIABLES: readonly string[] = VARIABLES.map((entry) => entry.name)
+
+/** Variables whose values must never be printed, not even in a configuration error. */
+export const SECRET_CONFIG_VARIABLES: ReadonlySet<string> = new Set(VARIABLES.filter((entry) => entry.secret).map((entry) => entry.name))
+
+const configSchema = z
+  .object(Object.fromEntries(VARIABLES.map((entry) => [entry.name, entry.schema])))
+  .transform((env) => nest(declaration, env))
+  // Rules between variables; each names the variable to change.
+  .refine((config) => config.http.headersTimeoutMs <= config.http.requestTimeoutMs, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS'
+  })
+
+export type Config = z.output<typeof configSchema>
+
+/** A configuration whose database is known: its own DATABASE_URL, or one started for it. */
+export type DatabaseConfig = Config & { readonly databaseUrl: string }
 
 export class ConfigError extends Error {
   constructor (readonly problems: readonly string[]) {
@@ -276,81 +294,9 @@ function describeShape (name: string, value: unknown): string {
   if (value === undefined) return 'unset'
   if (typeof value !== 'string') return typeof value
   if (value.length === 0) return 'an empty string'
-  if (SECRET_VARIABLES.has(name)) return `a ${value.length}-character value (hidden)`
+  if (SECRET_CONFIG_VARIABLES.has(name)) return `a ${value.length}-character value (hidden)`
   const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value
   return JSON.stringify(shown)
-}
-
-function toConfig (env: Env): Config {
-  return {
-    port: env.PORT,
-    host: env.HOST,
-    http: {
-      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
-      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
-      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
-      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
-      maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES
-    },
-    databaseUrl: env.DATABASE_URL,
-    databasePoolSize: env.DATABASE_POOL_SIZE,
-    databaseStatementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
-    databaseConnectionTimeoutMs: env.DATABASE_CONNECTION_TIMEOUT_MS,
-    mergeBatching: { maxBatchSize: env.MERGE_BATCH_MAX_SIZE, maxConcurrentBatches: env.MERGE_BATCH_CONCURRENCY },
-    embeddedPostgres: { dataDir: env.EMBEDDED_PG_DIR, port: env.EMBEDDED_PG_PORT },
-    apiKeys: env.API_KEYS,
-    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS, redisUrl: env.REDIS_URL, redisKeyPrefix: env.RATE_LIMIT_REDIS_PREFIX },
-    gameso: {
-      baseUrl: env.GAMESO_BASE_URL,
-      apiKey: env.GAMESO_API_KEY,
-      webhookSecrets: env.GAMESO_WEBHOOK_SECRETS,
-      signatureHeader: env.GAMESO_SIGNATURE_HEADER,
-      maxRequestsPerSecond: env.GAMESO_MAX_REQUESTS_PER_SECOND,
-      maxConcurrency: env.GAMESO_MAX_CONCURRENCY,
-      timeoutMs: env.GAMESO_TIMEOUT_MS
-    },
-    midasbuy: {
-      baseUrl: env.MIDASBUY_BASE_URL,
-      platformPublicKey: env.MIDASBUY_PLATFORM_PUBLIC_KEY,
-      signatureHeader: env.MIDASBUY_SIGNATURE_HEADER,
-      appId: env.MIDASBUY_APP_ID,
-      merchantPrivateKey: env.MIDASBUY_MERCHANT_PRIVATE_KEY,
-      certSerialNo: env.MIDASBUY_CERT_SERIAL_NO,
-      maxRequestsPerSecond: env.MIDASBUY_MAX_REQUESTS_PER_SECOND,
-      maxConcurrency: env.MIDASBUY_MAX_CONCURRENCY,
-      timeoutMs: env.MIDASBUY_TIMEOUT_MS,
-      notFoundAnswers: env.MIDASBUY_NOT_FOUND_ERRORS,
-      signing: {
-        urlForm: env.MIDASBUY_SIGNATURE_URL_FORM,
-        authIdParameter: env.MIDASBUY_SIGNATURE_AUTH_ID_PARAMETER,
-        authIdType: env.MIDASBUY_SIGNATURE_AUTH_ID_TYPE === 'none' ? null : env.MIDASBUY_SIGNATURE_AUTH_ID_TYPE,
-        quoteValues: env.MIDASBUY_SIGNATURE_QUOTE_VALUES
-      }
-    },
-    webhooks: {
-      toleranceSeconds: env.WEBHOOK_TOLERANCE_SECONDS,
-      bodyLimitBytes: env.WEBHOOK_BODY_LIMIT_BYTES,
-      inboxRetentionDays: env.INBOX_RETENTION_DAYS
-    },
-    reconcile: {
-      enabled: env.RECONCILE_ENABLED,
-      intervalMs: env.RECONCILE_INTERVAL_MS,
-      staleAfterMs: env.RECONCILE_STALE_AFTER_MS,
-      maxBackoffMs: env.RECONCILE_MAX_BACKOFF_MS,
-      giveUpAfterMs: env.RECONCILE_GIVE_UP_AFTER_MS,
-      batchSize: env.RECONCILE_BATCH_SIZE,
-      notFoundLimit: env.RECONCILE_NOT_FOUND_LIMIT
-    },
-    loadShedding: {
-      maxEventLoopDelayMs: env.LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS,
-      maxHeapUsedBytes: env.LOAD_SHED_MAX_HEAP_USED_BYTES ?? null,
-      maxRssBytes: env.LOAD_SHED_MAX_RSS_BYTES,
-      sampleIntervalMs: env.LOAD_SHED_SAMPLE_INTERVAL_MS
-    },
-    instanceId: env.INSTANCE_ID,
-    logLevel: env.LOG_LEVEL,
-    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS
-  }
 }
 
 function deepFreeze<T> (value: T): T {
@@ -383,13 +329,17 @@ function missingCompanions (input: Readonly<Record<string, string>>): string[] {
  * Parses the environment once. Empty strings count as unset, so `FOO=` in a .env file means
  * "use the default" rather than "invalid". Throws ConfigError listing every problem.
  */
+/**
+ * Parses the environment once. Empty strings count as unset, so `FOO=` in a .env file means
+ * "use the default" rather than "invalid". Throws ConfigError listing every problem.
+ */
 export function parseConfig (env: Record<string, string | undefined>): Config {
   const input: Record<string, string> = {}
-  for (const key of Object.keys(envSchema.shape)) {
-    const value = env[key]
-    if (value !== undefined && value.trim() !== '') input[key] = value.trim()
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name]
+    if (value !== undefined && value.trim() !== '') input[name] = value.trim()
   }
-  const result = envSchema.safeParse(input)
+  const result = configSchema.safeParse(input)
   const problems = result.success
     ? []
     : result.error.issues.map((issue) => {
@@ -398,7 +348,7 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
     })
   problems.push(...missingCompanions(input))
   if (!result.success || problems.length > 0) throw new ConfigError(problems)
-  return deepFreeze(toConfig(result.data))
+  return deepFreeze(result.data)
 }
 
 /** Reads `.env` when present (real environment variables win), then parses process.env. */
@@ -407,8 +357,12 @@ export function loadConfig (): Config {
   return parseConfig(process.env)
 }
 
+export function hasDatabaseUrl (config: Config): config is DatabaseConfig {
+  return config.databaseUrl !== undefined
+}
+
 /** A copy of the configuration pointing at another database (used when one is started for us). */
-export function withDatabaseUrl (config: Config, databaseUrl: string): Config {
+export function withDatabaseUrl (config: Config, databaseUrl: string): DatabaseConfig {
   return deepFreeze({ ...structuredClone(config), databaseUrl })
 }
 
@@ -422,8 +376,10 @@ export interface CredentialOverrides {
 /** A copy of the configuration with some credentials replaced (local development credentials). */
 export function withCredentials (config: Config, overrides: CredentialOverrides): Config {
   const copy = structuredClone(config)
-  if (overrides.apiKeys) copy.apiKeys = [...overrides.apiKeys]
-  if (overrides.gamesoWebhookSecrets) copy.gameso.webhookSecrets = [...overrides.gamesoWebhookSecrets]
-  if (overrides.midasbuyPlatformPublicKey) copy.midasbuy.platformPublicKey = overrides.midasbuyPlatformPublicKey
-  return deepFreeze(copy)
+  return deepFreeze({
+    ...copy,
+    apiKeys: overrides.apiKeys ? [...overrides.apiKeys] : copy.apiKeys,
+    gameso: { ...copy.gameso, webhookSecrets: overrides.gamesoWebhookSecrets ? [...overrides.gamesoWebhookSecrets] : copy.gameso.webhookSecrets },
+    midasbuy: { ...copy.midasbuy, platformPublicKey: overrides.midasbuyPlatformPublicKey ? overrides.midasbuyPlatformPublicKey : copy.midasbuy.platformPublicKey }
+  })
 }

@@ -3,8 +3,8 @@ import { pino } from 'pino'
 import { buildApp, databaseOptions } from './app.js'
 import { ConfigError, loadConfig, withDatabaseUrl, type Config } from './config.js'
 import { createDatabase } from './db/database.js'
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './db/embedded-postgres.js'
 import { migrate } from './db/migrator.js'
+import { resolveDatabase } from './db/resolve-database.js'
 import { prepareLocalStart } from './local-dev/local-start.js'
 import { loggerOptions } from './logger.js'
 
@@ -22,22 +22,22 @@ function readConfig (): Config {
 
 async function main () {
   const startedAt = performance.now()
-  let config = readConfig()
-  const log = pino(loggerOptions(config))
-
-  let embedded: EmbeddedPostgresHandle | undefined
+  const loaded = readConfig()
+  const log = pino(loggerOptions(loaded))
+  const resolved = await resolveDatabase(loaded, log)
+  const { embedded } = resolved
+  let config = resolved.config
   let announceLocalStart: (() => void) | undefined
-  if (!config.databaseUrl) {
-    embedded = await startEmbeddedPostgres({ ...config.embeddedPostgres, log })
-    config = withDatabaseUrl(config, embedded.url)
+  if (embedded) {
     log.info({ dataDir: config.embeddedPostgres.dataDir, port: config.embeddedPostgres.port, created: embedded.initialised },
       embedded.initialised ? 'embedded PostgreSQL created and started' : 'embedded PostgreSQL started')
     const local = await prepareLocalStart(config, log)
-    config = local.config
+    // The local credentials stand in for unset ones; the database stays the one just started.
+    config = withDatabaseUrl(local.config, config.databaseUrl)
     announceLocalStart = local.announce
   }
 
-  const db = createDatabase(config.databaseUrl as string, databaseOptions(config))
+  const db = createDatabase(config.databaseUrl, databaseOptions(config))
   const migration = await migrate(db.pool)
   log.info({ applied: migration.applied, alreadyApplied: migration.alreadyApplied },
     migration.applied.length > 0 ? 'database migrated' : 'database schema up to date')

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
-import { ConfigError, loadConfig, withDatabaseUrl } from '../config.js'
+import { ConfigError, loadConfig } from '../config.js'
 import { createDatabase } from '../db/database.js'
-import { startEmbeddedPostgres } from '../db/embedded-postgres.js'
+import { resolveDatabase } from '../db/resolve-database.js'
 import { PROVIDERS, type Provider } from '../domain/order.js'
 import { loggerOptions } from '../logger.js'
 import { replayInbox, REPLAYABLE_OUTCOMES, type ReplayableOutcome } from '../services/inbox-replay.js'
@@ -52,11 +52,10 @@ function parseArguments (argv: string[]): ReplayArguments {
 /** `npm run inbox:replay`: re-applies stored inbox rows after a fix (SPEC §3). */
 async function main () {
   const args = parseArguments(process.argv.slice(2))
-  let config = loadConfig()
-  const log = pino(loggerOptions(config))
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ ...config.embeddedPostgres, log })
-  if (embedded) config = withDatabaseUrl(config, embedded.url)
-  const db = createDatabase(config.databaseUrl as string, { poolSize: 2, applicationName: 'order-mirror-inbox-replay' })
+  const loaded = loadConfig()
+  const log = pino(loggerOptions(loaded))
+  const { config, embedded } = await resolveDatabase(loaded, log)
+  const db = createDatabase(config.databaseUrl, { poolSize: 2, applicationName: 'order-mirror-inbox-replay' })
   try {
     const sync = new OrderSync(db, config.reconcile.staleAfterMs, { batching: config.mergeBatching })
     const gameso = new GameSoWebhookIngest(sync, {

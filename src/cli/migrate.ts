@@ -1,17 +1,16 @@
 import { pino } from 'pino'
-import { ConfigError, loadConfig, withDatabaseUrl } from '../config.js'
+import { ConfigError, loadConfig } from '../config.js'
 import { createDatabase } from '../db/database.js'
-import { startEmbeddedPostgres } from '../db/embedded-postgres.js'
 import { migrate } from '../db/migrator.js'
+import { resolveDatabase } from '../db/resolve-database.js'
 import { loggerOptions } from '../logger.js'
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
 async function main () {
-  let config = loadConfig()
-  const log = pino(loggerOptions(config))
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ ...config.embeddedPostgres, log })
-  if (embedded) config = withDatabaseUrl(config, embedded.url)
-  const db = createDatabase(config.databaseUrl as string, { poolSize: 1 })
+  const loaded = loadConfig()
+  const log = pino(loggerOptions(loaded))
+  const { config, embedded } = await resolveDatabase(loaded, log)
+  const db = createDatabase(config.databaseUrl, { poolSize: 1 })
   try {
     const result = await migrate(db.pool)
     log.info({ applied: result.applied, alreadyApplied: result.alreadyApplied },

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig } from '../../src/config.js'
+import { CONFIG_VARIABLES, ConfigError, parseConfig, SECRET_CONFIG_VARIABLES } from '../../src/config.js'
 
 const run = promisify(execFile)
 
@@ -154,6 +155,17 @@ describe('configuration', () => {
       const problems = problemsOf({ [name]: value })
       expect(problems.find((found) => found.startsWith(`${name}:`))).toMatch(problem)
     })
+  })
+
+  it('documents every variable it reads in .env.example, and nothing else', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+    const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1])
+    expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort())
+  })
+
+  it('hides the values of the credentials and connection strings', () => {
+    expect([...SECRET_CONFIG_VARIABLES].sort()).toEqual(
+      ['API_KEYS', 'DATABASE_URL', 'GAMESO_API_KEY', 'GAMESO_WEBHOOK_SECRETS', 'MIDASBUY_MERCHANT_PRIVATE_KEY', 'MIDASBUY_PLATFORM_PUBLIC_KEY', 'REDIS_URL'])
   })
 
   it('makes the service exit 1 with every problem on stderr', async () => {
