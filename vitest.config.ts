@@ -25,11 +25,12 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    setupFiles: ['./test/setup/seed.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: [DATABASE] } },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: [DATABASE, BUILD] } },
-      { extends: true, test: { name: 'batched', include: BATCHING_PROOFS, globalSetup: [DATABASE, BUILD], setupFiles: ['./test/setup/force-merge-batching.ts'] } }
+      { extends: true, test: { name: 'batched', include: BATCHING_PROOFS, globalSetup: [DATABASE, BUILD], setupFiles: ['./test/setup/seed.ts', './test/setup/force-merge-batching.ts'] } }
     ]
   }
 })
