@@ -22,8 +22,7 @@ export interface BatchPlan {
 }
 
 function replaces (current: BatchSnapshot, next: BatchSnapshot): boolean {
-  const decision = decideMerge(current.state, next.state)
-  return decision === 'apply' || (decision === 'conflict' && next.authoritative)
+  return decideMerge(current.state, next.state, { authoritative: next.authoritative }) === 'apply'
 }
 
 /**
@@ -55,8 +54,8 @@ export function planMergeBatch (snapshots: readonly BatchSnapshot[]): BatchPlan 
     const winnerIndex = winners[orderOf[index]!]!
     if (winnerIndex === index) return null
     if (index < winnerIndex) return 'stale'
-    const decision = decideMerge(snapshots[winnerIndex]!.state, snapshot.state)
-    return decision === 'duplicate' || (decision === 'conflict' && !snapshot.authoritative) ? decision : 'stale'
+    const decision = decideMerge(snapshots[winnerIndex]!.state, snapshot.state, { authoritative: snapshot.authoritative })
+    return decision === 'duplicate' || decision === 'conflict' ? decision : 'stale'
   })
   return { winners, orderOf, versusWinner }
 }

@@ -32,7 +32,12 @@ export type MergeDecision =
   /** Same clock and rank but different content: keep what is stored, ask the upstream. */
   | 'conflict'
 
-export function decideMerge (stored: MergeState | null, incoming: IncomingMergeState): MergeDecision {
+export interface MergeOptions {
+  /** The snapshot is the upstream's answer to a re-fetch: it settles a tie that disagrees. */
+  authoritative?: boolean
+}
+
+export function decideMerge (stored: MergeState | null, incoming: IncomingMergeState, options: MergeOptions = {}): MergeDecision {
   if (stored === null) return 'insert'
   // A final status never returns to a non-final one, whatever the clocks say.
   if (stored.isFinal && !incoming.isFinal) return 'stale'
@@ -42,5 +47,6 @@ export function decideMerge (stored: MergeState | null, incoming: IncomingMergeS
   if (incoming.updatedAtMs < stored.updatedAtMs) return 'stale'
   if (incoming.rank > stored.rank) return 'apply'
   if (incoming.rank < stored.rank) return 'stale'
-  return incoming.hash === stored.hash ? 'duplicate' : 'conflict'
+  if (incoming.hash === stored.hash) return 'duplicate'
+  return options.authoritative === true ? 'apply' : 'conflict'
 }

@@ -54,4 +54,12 @@ describe('decideMerge over every pair of GameSO states', () => {
     expect(decideMerge(state('completed', 1000, 'a'), state('failed', 1000, 'b'))).toBe('conflict')
     expect(decideMerge(state('processing', 1000, 'a'), state('processing', 1000, 'b'))).toBe('conflict')
   })
+
+  it('lets an authoritative answer (a re-fetch) settle a tie that disagrees, and nothing else', () => {
+    const authoritative = { authoritative: true }
+    expect(decideMerge(state('processing', 1000, 'a'), state('processing', 1000, 'b'), authoritative)).toBe('apply')
+    expect(decideMerge(state('processing', 1000, 'a'), state('processing', 1000, 'a'), authoritative)).toBe('duplicate')
+    expect(decideMerge(state('processing', 2000, 'a'), state('processing', 1000, 'b'), authoritative)).toBe('stale')
+    expect(decideMerge(state('completed', 1000, 'a'), state('processing', 1000, 'b'), authoritative)).toBe('stale')
+  })
 })
