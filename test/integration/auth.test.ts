@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { loggerOptions } from '../../src/logger.js'
 import { testConfig } from '../helpers/config.js'
@@ -14,24 +14,31 @@ const MERCHANT_URL = '/v1/orders/ref-unknown'
 
 describe('merchant API authentication and rate limit', () => {
   let database: TestDatabase
+  // A new app per test: rate-limit quotas, counters and log lines are the app's own, so each test
+  // starts from full quotas and zero counts whatever ran before it.
   let app: FastifyInstance
-  const logLines: string[] = []
+  let logLines: string[]
 
   const inject = (url: string, key?: string) =>
     app.inject({ method: 'GET', url, headers: key === undefined ? {} : { 'x-api-key': key } })
 
-  beforeAll(async () => {
-    database = await createTestDatabase()
+  /** Spends KEY_A's whole quota of 3 requests. */
+  async function spendQuotaOfKeyA () {
+    for (let request = 0; request < 3; request++) expect((await inject(MERCHANT_URL, KEY_A)).statusCode).toBe(404)
+  }
+
+  beforeAll(async () => { database = await createTestDatabase() })
+  afterAll(async () => { await database.drop() })
+
+  beforeEach(async () => {
+    const lines: string[] = []
+    logLines = lines
     const config = testConfig(database.url, { API_KEYS: `${KEY_A}, ${KEY_B}`, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', LOG_LEVEL: 'trace' })
-    const sink = new Writable({ write (chunk, _encoding, done) { logLines.push(chunk.toString()); done() } })
+    const sink = new Writable({ write (chunk, _encoding, done) { lines.push(chunk.toString()); done() } })
     app = await buildApp(config, { db: database.db, logger: pino(loggerOptions(config, false), sink) })
     await app.ready()
   })
-
-  afterAll(async () => {
-    await app.close()
-    await database.drop()
-  })
+  afterEach(async () => { await app.close() })
 
   it('answers 401 UNAUTHORIZED exactly as GameSO without a key or with a wrong one', async () => {
     for (const key of [undefined, '', 'wrong', KEY_A.slice(1)]) {
@@ -47,7 +54,9 @@ describe('merchant API authentication and rate limit', () => {
   })
 
   it('limits each key on its own: 429 RATE_LIMITED with Retry-After once its quota is spent', async () => {
-    // KEY_A spent one request above; unauthenticated requests spent none.
+    // Unauthenticated requests spend no quota.
+    expect((await inject(MERCHANT_URL, 'wrong')).statusCode).toBe(401)
+    expect((await inject(MERCHANT_URL, KEY_A)).headers['x-ratelimit-remaining']).toBe('2')
     const second = await inject(MERCHANT_URL, KEY_A)
     expect(second.headers['x-ratelimit-limit']).toBe('3')
     expect(second.headers['x-ratelimit-remaining']).toBe('1')
@@ -62,10 +71,12 @@ describe('merchant API authentication and rate limit', () => {
 
     const other = await inject('/v1/orders?limit=1', KEY_B)
     expect(other.statusCode).toBe(200)
-    expect(other.headers['x-ratelimit-remaining']).toBe('1')
+    expect(other.headers['x-ratelimit-remaining']).toBe('2')
   })
 
   it('still refuses a bad key with 401 while a good key is rate-limited', async () => {
+    await spendQuotaOfKeyA()
+    expect((await inject(MERCHANT_URL, KEY_A)).statusCode).toBe(429)
     expect((await inject(MERCHANT_URL, 'wrong')).statusCode).toBe(401)
   })
 
@@ -80,6 +91,9 @@ describe('merchant API authentication and rate limit', () => {
   })
 
   it('counts refusals by reason in /metrics', async () => {
+    expect((await inject(MERCHANT_URL)).statusCode).toBe(401)
+    await spendQuotaOfKeyA()
+    expect((await inject(MERCHANT_URL, KEY_A)).statusCode).toBe(429)
     const metrics = (await inject('/metrics')).body
     expect(metrics).toMatch(/order_mirror_merchant_requests_refused_total\{reason="unauthorized"\} [1-9]/)
     expect(metrics).toMatch(/order_mirror_merchant_requests_refused_total\{reason="rate_limited"\} [1-9]/)
@@ -98,7 +112,10 @@ describe('merchant API authentication and rate limit', () => {
     expect(paths['/health/live']?.get?.security).toBeUndefined()
   })
 
-  it('never writes a key into the logs, even at trace level', () => {
+  it('never writes a key into the logs, even at trace level', async () => {
+    for (const key of [KEY_B, KEY_A.slice(1)]) await inject(MERCHANT_URL, key)
+    await spendQuotaOfKeyA()
+    expect((await inject(MERCHANT_URL, KEY_A)).statusCode).toBe(429)
     const output = logLines.join('')
     expect(output).toContain('incoming request')
     for (const key of [KEY_A, KEY_B, KEY_A.slice(1)]) expect(output).not.toContain(key)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { gamesoOrderToSnapshot } from '../../src/providers/gameso/gameso-mapping.js'
 import { gamesoOrderSchema, type GameSoOrder } from '../../src/providers/gameso/gameso-schemas.js'
@@ -78,6 +78,11 @@ describe('GET /v1/orders (list and search)', () => {
   afterAll(async () => {
     await app.close()
     await database.drop()
+  })
+
+  // Tests that add orders take them away again: every test reads exactly the seeded orders.
+  afterEach(async () => {
+    await database.db.pool.query('DELETE FROM orders WHERE reference <> ALL($1::text[])', [[...SEEDS.map((entry) => entry.reference), ...PLACEHOLDERS]])
   })
 
   it.each([1, 2, 4, 500])('pages through every order exactly once, newest first, %i at a time', async (limit) => {

@@ -62,12 +62,14 @@ describe('GET /v1/orders/:reference_id', () => {
   })
 
   it('follows the key order of GameSO\'s get-order example, completed_at only when present', async () => {
-    const body = (await get(`/v1/orders/${completed.data.reference_id}`)).body
+    await apply(gamesoOrderToSnapshot(gamesoOrderSchema.parse({ ...completed.data, reference_id: 'ref-key-order-completed' })))
+    await apply(gamesoOrderToSnapshot(gamesoOrderSchema.parse({ ...failed.data, reference_id: 'ref-key-order-failed' })))
+    const body = (await get('/v1/orders/ref-key-order-completed')).body
     expect(body.indexOf('"order_number"')).toBe(1)
     expect(body.indexOf('"total_amount"')).toBeLessThan(body.indexOf('"source_type"'))
     expect(body.indexOf('"updated_at"')).toBeLessThan(body.indexOf('"completed_at"'))
     expect(body.indexOf('"completed_at"')).toBeLessThan(body.indexOf('"failure_code"'))
-    expect((await get(`/v1/orders/${failed.data.reference_id}`)).body).not.toContain('completed_at')
+    expect((await get('/v1/orders/ref-key-order-failed')).body).not.toContain('completed_at')
   })
 
   it('writes baht with two decimals and items in their upstream order', async () => {
@@ -137,7 +139,9 @@ describe('GET /v1/orders/:reference_id', () => {
 
   describe('conditional GET', () => {
     it('sends a strong ETag that is the hash of the body', async () => {
-      const response = await get(`/v1/orders/${completed.data.reference_id}`)
+      await apply(gamesoOrderToSnapshot(order('ref-etag-strong', 'completed', '2026-01-01T00:00:01.000Z')))
+      const response = await get('/v1/orders/ref-etag-strong')
+      expect(response.statusCode).toBe(200)
       expect(response.headers.etag).toBe(`"${createHash('sha256').update(response.body).digest('base64url')}"`)
     })
 
@@ -198,7 +202,8 @@ describe('GET /v1/orders/:reference_id', () => {
     })
 
     it('reads another provider\'s order by its own reference', async () => {
-      const response = await get('/v1/orders/ref-other-provider/history?provider=midasbuy')
+      await apply({ ...gamesoOrderToSnapshot(order('ref-midasbuy-history', 'completed', '2026-01-01T00:00:00.000Z')), provider: 'midasbuy' })
+      const response = await get('/v1/orders/ref-midasbuy-history/history?provider=midasbuy')
       expect(response.statusCode).toBe(200)
       expect(response.json()).toMatchObject({ provider: 'midasbuy', status_changes: [{ from: null, to: 'completed' }], inbox: [] })
     })

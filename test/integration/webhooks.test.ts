@@ -220,8 +220,11 @@ describe('POST /webhooks/gameso', () => {
 
   it('counts outcomes, signature failures and ingest latency on /metrics', async () => {
     const body = webhookBody(gamesoOrder('ref-metrics', 'pending', '2026-05-01T00:00:00.000Z'))
-    await post(body, signedHeaders(body))
-    await post(body, { 'content-type': 'application/json' })
+    const invalid = webhookBody({ ...gamesoOrder('ref-metrics-invalid', 'pending', '2026-05-01T00:00:00.000Z'), items: [] })
+    expect((await post(body, signedHeaders(body))).json()).toEqual({ received: true, outcome: 'applied' })
+    expect((await post(body, signedHeaders(body))).json()).toEqual({ received: true, outcome: 'duplicate' })
+    expect((await post(invalid, signedHeaders(invalid))).statusCode).toBe(400)
+    expect((await post(body, { 'content-type': 'application/json' })).statusCode).toBe(401)
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
     expect(text).toMatch(/order_mirror_webhooks_total\{provider="gameso",outcome="applied"\} [1-9]/)
     expect(text).toMatch(/order_mirror_webhooks_total\{provider="gameso",outcome="duplicate"\} [1-9]/)
@@ -232,6 +235,8 @@ describe('POST /webhooks/gameso', () => {
   })
 
   it('reports the last webhook received on /health/ready', async () => {
+    const delivered = webhookBody(gamesoOrder('ref-last-received', 'pending', '2026-05-01T00:00:00.000Z'))
+    expect((await post(delivered, signedHeaders(delivered))).statusCode).toBe(200)
     const body = (await app.inject({ method: 'GET', url: '/health/ready' })).json()
     expect(body.checks.webhooks.lastReceivedAt.gameso).toEqual(expect.any(String))
   })
