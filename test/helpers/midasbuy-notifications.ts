@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import { signMidasBuyNotification } from '../../src/providers/midasbuy/midasbuy-signature.js'
 
 /** One RSA key pair per test process, made here: MidasBuy's platform key and the private half it signs with. */
@@ -7,6 +7,12 @@ export const midasbuyKeys = generateKeyPairSync('rsa', {
   publicKeyEncoding: { type: 'spki', format: 'pem' },
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
 })
+
+/** Distinct, UUID-shaped ids for notifications and nonces, the same in every run. */
+let issued = 0
+function nextId (): string {
+  return `00000000-0000-4000-8000-${(++issued).toString(16).padStart(12, '0')}`
+}
 
 export interface PriceInput { currency: string, amount: string }
 
@@ -45,7 +51,7 @@ export function midasbuyOrder (input: MidasBuyOrderInput): Record<string, unknow
 /** The webhook envelope around a resource. */
 export function notificationBody (resource: unknown, envelope: Record<string, unknown> = {}): Buffer {
   return Buffer.from(JSON.stringify({
-    id: randomUUID(),
+    id: nextId(),
     create_time: '2026-05-01T00:00:00Z',
     update_time: '2026-05-01T00:00:00Z',
     event_type: 'PAYMENT.ORDER.STATUS_CHANGED',
@@ -61,7 +67,7 @@ export function notificationBody (resource: unknown, envelope: Record<string, un
 /** The headers of a genuine delivery of these bytes, timestamped `at` (Unix seconds, default now). */
 export function signedHeaders (body: Buffer | string, options: { at?: number, nonce?: string, privateKey?: string } = {}): Record<string, string> {
   const timestamp = String(options.at ?? Math.floor(Date.now() / 1000))
-  const nonce = options.nonce ?? randomUUID()
+  const nonce = options.nonce ?? nextId()
   return {
     'content-type': 'application/json',
     'txgw-timestamp': timestamp,

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { createDatabase } from '../../src/db/database.js'
 import { InboxRetention } from '../../src/services/inbox-retention.js'
@@ -15,9 +15,14 @@ describe('inbox retention', () => {
 
   beforeAll(async () => { database = await createTestDatabase() })
   afterAll(async () => { await database.drop() })
+  afterEach(() => { vi.useRealTimers() })
 
+  /** The job's schedule on a fake clock; the database and its I/O stay real. */
+  const fakeSchedule = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+
+  let stored = 0
   async function storeRow (ageDays: number): Promise<string> {
-    const body = randomBytes(16)
+    const body = Buffer.from(`inbox row ${++stored}`)
     const { id } = await storeInboxRow(database.db.pool, {
       provider: 'gameso', body, bodySha256: createHash('sha256').update(body).digest(), headers: {}, eventType: 'order.completed', reference: null
     }, 'applied')
@@ -56,13 +61,18 @@ describe('inbox retention', () => {
   it('runs when the app is ready and stops with it (INBOX_RETENTION_DAYS)', async () => {
     const old = await storeRow(8)
     const kept = await storeRow(6)
+    fakeSchedule()
     const app = await buildApp(testConfig(database.url, { INBOX_RETENTION_DAYS: '7' }), { db: database.db })
     try {
       await app.ready()
-      await vi.waitFor(async () => { expect(await remaining([old, kept])).toEqual([kept]) }, { timeout: 10_000, interval: 50 })
+      // Ready schedules the first run at once; nothing has run before the clock moves.
+      expect(await remaining([old, kept])).toEqual(byId([old, kept]))
+      await vi.advanceTimersByTimeAsync(0)
     } finally {
+      // Closing stops the job, which waits for the run under way.
       await app.close()
     }
+    expect(await remaining([old, kept])).toEqual([kept])
   })
 
   it('survives a database that cannot be reached, logging the failed run', async () => {
@@ -72,9 +82,12 @@ describe('inbox retention', () => {
     const retention = new InboxRetention(down, { retentionDays: 1, intervalMs: 60_000, batchSize: 10 }, log)
     try {
       await expect(retention.tick()).rejects.toThrow(/ECONNREFUSED|connect/)
+      fakeSchedule()
       retention.start()
-      await vi.waitFor(() => { expect(lines.join('')).toContain('inbox retention run failed') }, { timeout: 5000, interval: 20 })
+      await vi.advanceTimersByTimeAsync(0)
+      // stop() waits for the failed run, which logged instead of throwing.
       await retention.stop()
+      expect(lines.join('')).toContain('inbox retention run failed')
     } finally {
       await down.close()
     }

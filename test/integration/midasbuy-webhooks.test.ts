@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -5,7 +6,7 @@ import { buildApp } from '../../src/app.js'
 import { createDatabase } from '../../src/db/database.js'
 import { signMidasBuyNotification } from '../../src/providers/midasbuy/midasbuy-signature.js'
 import { replayInbox } from '../../src/services/inbox-replay.js'
-import { midasbuyInboxReplayer } from '../../src/services/midasbuy-webhook-ingest.js'
+import { midasbuyInboxReplayer, MidasBuyWebhookIngest } from '../../src/services/midasbuy-webhook-ingest.js'
 import { OrderSync } from '../../src/services/order-sync.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
@@ -184,7 +185,8 @@ describe('MidasBuy payment notifications', () => {
     })
 
     it('401 for a timestamp outside WEBHOOK_TOLERANCE_SECONDS, or not in Unix seconds', async () => {
-      expectFailure(await post(body, signedHeaders(body, { at: Math.floor(Date.now() / 1000) - 3600 })), 401, /^txgw-timestamp is 360\d s from now; at most 300 s is accepted$/)
+      // The exact edges are checked on a pinned clock below; here only that the route refuses.
+      expectFailure(await post(body, signedHeaders(body, { at: Math.floor(Date.now() / 1000) - 3600 })), 401, /^txgw-timestamp is \d+ s from now; at most 300 s is accepted$/)
       const headers = signedHeaders(body)
       const nonce = headers['txgw-nonce'] as string
       const iso = new Date().toISOString()
@@ -256,12 +258,26 @@ describe('MidasBuy payment notifications', () => {
   })
 
   it('counts deliveries and signature failures under provider="midasbuy"', async () => {
-    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-    expect(metrics).toMatch(/order_mirror_webhooks_total\{provider="midasbuy",outcome="applied"\} [1-9]/)
-    expect(metrics).toMatch(/order_mirror_webhooks_total\{provider="midasbuy",outcome="rejected"\} [1-9]/)
-    expect(metrics).toMatch(/order_mirror_webhook_signature_failures_total\{provider="midasbuy",reason="missing"\} 3/)
-    expect(metrics).toMatch(/order_mirror_webhook_signature_failures_total\{provider="midasbuy",reason="mismatch"\} 2/)
-    expect(metrics).toMatch(/order_mirror_webhook_signature_failures_total\{provider="midasbuy",reason="timestamp"\} 2/)
+    // An app of its own: its counters then hold exactly the deliveries below.
+    const counted = await buildApp(testConfig(database.url, { MIDASBUY_PLATFORM_PUBLIC_KEY: midasbuyKeys.publicKey, WEBHOOK_TOLERANCE_SECONDS: '300' }), { db: database.db })
+    try {
+      const send = (body: Buffer, headers: Record<string, string>) => counted.inject({ method: 'POST', url: URL_PATH, headers, payload: body })
+      const body = notificationBody(midasbuyOrder({ paymentOrderId: 'SG-COUNTED', status: 'Paid', updateTime: '2026-05-01T00:00:00Z' }))
+      const { 'txgw-signature': _signature, ...unsigned } = signedHeaders(body)
+      expect((await send(body, signedHeaders(body))).statusCode).toBe(200)
+      expect((await send(body, unsigned)).statusCode).toBe(401)
+      expect((await send(body, { ...signedHeaders(body), 'txgw-signature': Buffer.alloc(256, 1).toString('base64') })).statusCode).toBe(401)
+      expect((await send(body, signedHeaders(body, { at: Math.floor(Date.now() / 1000) - 3600 }))).statusCode).toBe(401)
+
+      const metrics = (await counted.inject({ method: 'GET', url: '/metrics' })).body
+      expect(metrics).toMatch(/order_mirror_webhooks_total\{provider="midasbuy",outcome="applied"\} 1$/m)
+      expect(metrics).toMatch(/order_mirror_webhooks_total\{provider="midasbuy",outcome="rejected"\} 3$/m)
+      expect(metrics).toMatch(/order_mirror_webhook_signature_failures_total\{provider="midasbuy",reason="missing"\} 1$/m)
+      expect(metrics).toMatch(/order_mirror_webhook_signature_failures_total\{provider="midasbuy",reason="mismatch"\} 1$/m)
+      expect(metrics).toMatch(/order_mirror_webhook_signature_failures_total\{provider="midasbuy",reason="timestamp"\} 1$/m)
+    } finally {
+      await counted.close()
+    }
   })
 
   it('500 processed:false when no platform key is configured, so MidasBuy retries', async () => {
@@ -289,6 +305,34 @@ describe('MidasBuy payment notifications', () => {
     } finally {
       await down.close()
       await db.close()
+    }
+  })
+})
+
+describe('the MidasBuy timestamp tolerance, on a pinned clock', () => {
+  it('accepts Txgw-Timestamp exactly at the tolerance, refuses one second more either way, and 0 turns the check off', async () => {
+    const database = await createTestDatabase({ poolSize: 2 })
+    const nowSeconds = Date.parse('2026-11-27T12:00:00.000Z') / 1000
+    const ingestWith = (toleranceSeconds: number) => new MidasBuyWebhookIngest(new OrderSync(database.db, 60_000), {
+      publicKey: createPublicKey(midasbuyKeys.publicKey), signatureHeader: 'txgw-signature', toleranceSeconds, now: () => nowSeconds * 1000
+    })
+    const delivery = (paymentOrderId: string, offsetSeconds: number) => {
+      const body = notificationBody(midasbuyOrder({ paymentOrderId, status: 'Paid', updateTime: '2026-05-01T00:00:00Z' }))
+      return [body, signedHeaders(body, { at: nowSeconds + offsetSeconds })] as const
+    }
+    try {
+      const ingest = ingestWith(300)
+      expect(await ingest.ingest(...delivery('SG-EDGE-PAST', -300))).toMatchObject({ outcome: 'applied' })
+      expect(await ingest.ingest(...delivery('SG-EDGE-FUTURE', 300))).toMatchObject({ outcome: 'applied' })
+      await expect(ingest.ingest(...delivery('SG-TOO-OLD', -301))).rejects.toMatchObject({
+        statusCode: 401, code: 'TIMESTAMP_OUT_OF_TOLERANCE', reason: 'timestamp', message: 'txgw-timestamp is 301 s from now; at most 300 s is accepted'
+      })
+      await expect(ingest.ingest(...delivery('SG-TOO-NEW', 301))).rejects.toMatchObject({ statusCode: 401, code: 'TIMESTAMP_OUT_OF_TOLERANCE' })
+      expect(await ingestWith(0).ingest(...delivery('SG-ANY-TIME', -10 * 365 * 86_400))).toMatchObject({ outcome: 'applied' })
+      const { rows } = await database.db.pool.query('SELECT reference FROM orders ORDER BY reference')
+      expect(rows.map((row) => row.reference)).toEqual(['SG-ANY-TIME', 'SG-EDGE-FUTURE', 'SG-EDGE-PAST'])
+    } finally {
+      await database.drop()
     }
   })
 })
