@@ -44,11 +44,13 @@ describe('webhook routes under fuzzing', () => {
     expectShape: (status: number, body: unknown) => void
   }
 
-  const gamesoTemplate = () => ({ event: 'order.completed', timestamp: 1_771_834_095, data: gamesoOrder(`fuzz-${Math.random()}`, 'completed', '2026-02-23T08:08:15.000Z') })
+  // Each template gets references of its own (a counter: the file has its own database).
+  let templates = 0
+  const gamesoTemplate = () => ({ event: 'order.completed', timestamp: 1_771_834_095, data: gamesoOrder(`fuzz-${++templates}`, 'completed', '2026-02-23T08:08:15.000Z') })
   const midasbuyTemplate = () => ({
-    id: `fuzz-${Math.random()}`,
+    id: `fuzz-${++templates}`,
     event_type: 'PAYMENT.ORDER.STATUS_CHANGED',
-    resource: midasbuyOrder({ paymentOrderId: `MB-${Math.random()}`, status: 'Paid', updateTime: '2026-05-01T00:00:00Z' })
+    resource: midasbuyOrder({ paymentOrderId: `MB-${templates}`, status: 'Paid', updateTime: '2026-05-01T00:00:00Z' })
   })
 
   const routes: Route[] = [

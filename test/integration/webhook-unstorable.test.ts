@@ -16,6 +16,12 @@ import { midasbuyKeys, midasbuyOrder, signedHeaders as midasbuyHeaders } from '.
 const DEEP = `${'['.repeat(5000)}${']'.repeat(5000)}`
 
 /** JSON text with a placeholder string replaced by raw JSON text (deep nesting cannot go through JSON.stringify). */
+/** Distinct references and ids, the same in every run (the file has its own database). */
+let issued = 0
+function nextId (): string {
+  return String(++issued)
+}
+
 function withRaw (value: unknown, raw: string): Buffer {
   return Buffer.from(JSON.stringify(value).replace('"@RAW@"', raw))
 }
@@ -77,7 +83,7 @@ describe('verified deliveries PostgreSQL cannot store', () => {
   ]
 
   it.each(gamesoCases)('GameSO, %s: stored raw as invalid, 400 naming the field, no order', async (_name, build, reason) => {
-    const reference = `unstorable-${Math.random().toString(36).slice(2)}`
+    const reference = `unstorable-${nextId()}`
     const body = build(reference)
     const response = await postGameSo(body)
     expect(response.statusCode).toBe(400)
@@ -126,11 +132,11 @@ describe('verified deliveries PostgreSQL cannot store', () => {
   ]
 
   function notification (resource: unknown) {
-    return { id: `notification-${Math.random().toString(36).slice(2)}`, event_type: 'PAYMENT.ORDER.STATUS_CHANGED', resource }
+    return { id: `notification-${nextId()}`, event_type: 'PAYMENT.ORDER.STATUS_CHANGED', resource }
   }
 
   it.each(midasbuyCases)('MidasBuy, %s: stored raw as invalid, 400 {processed: false} naming the field, no order', async (_name, build, reason) => {
-    const id = `MB-${Math.random().toString(36).slice(2)}`
+    const id = `MB-${nextId()}`
     const body = build(id)
     const response = await postMidasBuy(body)
     expect(response.statusCode).toBe(400)
