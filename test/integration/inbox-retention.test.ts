@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { pino } from 'pino'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { createDatabase } from '../../src/db/database.js'
 import { InboxRetention } from '../../src/services/inbox-retention.js'
@@ -15,6 +15,8 @@ describe('inbox retention', () => {
 
   beforeAll(async () => { database = await createTestDatabase() })
   afterAll(async () => { await database.drop() })
+  // Each test counts the rows it stores, so none starts with another test's rows.
+  beforeEach(async () => { await database.db.pool.query('TRUNCATE webhook_inbox') })
   afterEach(() => { vi.useRealTimers() })
 
   /** The job's schedule on a fake clock; the database and its I/O stay real. */
