@@ -1,6 +1,6 @@
 # order-mirror image: compiled service, production dependencies only, run as the unprivileged
 # `node` user. Migrations are applied by the service itself at start (under an advisory lock, so
-# several replicas may start at once). Build: `docker build -t order-mirror .`
+# several replicas may start at once). Build: `docker build --build-arg BUILD_COMMIT=$(git rev-parse --short=12 HEAD) -t order-mirror .`
 
 FROM node:20-bookworm-slim AS base
 WORKDIR /app
@@ -35,8 +35,11 @@ RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
+# The image has no .git: order_mirror_build_info reports the commit passed here, or "unknown".
+ARG BUILD_COMMIT=
 ENV NODE_ENV=production \
-    PORT=3000
+    PORT=3000 \
+    BUILD_COMMIT=${BUILD_COMMIT}
 # Everything stays owned by root and read-only to the service: with DATABASE_URL set it writes
 # nothing to disk. package.json is needed at run time for `"type": "module"`; prisma/migrations is
 # read at start (dist/db/migrator.js resolves ../../prisma/migrations).

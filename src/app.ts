@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Config } from './config.js'
 import { createDatabase, type Database, type DatabaseOptions } from './db/database.js'
 import { loggerOptions } from './logger.js'
+import { buildInfo } from './metrics/build-info.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
@@ -71,7 +72,9 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
 
   const db = deps.db ?? createDatabase(requireDatabaseUrl(config), databaseOptions(config))
   app.decorate('config', config)
-  app.decorate('metrics', createMetrics())
+  const metrics = createMetrics()
+  metrics.buildInfo.set({ ...buildInfo(config.buildCommit) }, 1)
+  app.decorate('metrics', metrics)
 
   // Fastify closes idle keep-alive connections once, when close starts. A connection that was busy
   // then and idles afterwards would hold the shutdown until the client drops it, so keep closing

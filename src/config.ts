@@ -231,6 +231,8 @@ const declaration = {
     sampleIntervalMs: variable('LOAD_SHED_SAMPLE_INTERVAL_MS', integer(10, 60_000).default(1000))
   },
 
+  /** The commit `order_mirror_build_info` reports; unset: the checkout's git HEAD, or `unknown` without git (an image passes it as a build argument). */
+  buildCommit: variable('BUILD_COMMIT', z.string().regex(/^[0-9A-Za-z._-]{1,64}$/, 'expected a commit id or tag (letters, digits, . _ -)').nullable().default(null)),
   /** Identifies this instance in poll leases and logs. */
   instanceId: variable('INSTANCE_ID', z.string().min(1).default(`${os.hostname()}-${process.pid}`)),
   logLevel: variable('LOG_LEVEL', z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info')),

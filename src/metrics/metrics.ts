@@ -78,6 +78,12 @@ export function createMetrics () {
       help: 'How long the most overdue followed order has been waiting for its poll (sampled at scrape)',
       registers: [registry]
     }),
+    reconcileOldestUnreconciledAgeSeconds: new Gauge({
+      name: 'order_mirror_reconcile_oldest_unreconciled_age_seconds',
+      help: 'Age of the order followed longest without reaching a final state, by provider; 0 when none is followed (sampled at scrape)',
+      labelNames: ['provider'] as const,
+      registers: [registry]
+    }),
     merchantRequestsRefusedTotal: new Counter({
       name: 'order_mirror_merchant_requests_refused_total',
       help: 'Merchant API requests refused before reaching a handler, by reason (unauthorized, rate_limited)',
@@ -98,6 +104,27 @@ export function createMetrics () {
     rateLimitStoreDegraded: new Gauge({
       name: 'order_mirror_rate_limit_store_degraded',
       help: '1 while the shared Redis rate limit store cannot answer and limits are counted per instance, else 0',
+      registers: [registry]
+    }),
+    buildInfo: new Gauge({
+      name: 'order_mirror_build_info',
+      help: 'Always 1; the labels say which version and commit this process runs',
+      labelNames: ['version', 'commit'] as const,
+      registers: [registry]
+    }),
+    loadShedMaxEventLoopDelaySeconds: new Gauge({
+      name: 'order_mirror_load_shed_max_event_loop_delay_seconds',
+      help: 'Mean event-loop delay past which requests are shed (LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS); 0 when that check is off',
+      registers: [registry]
+    }),
+    loadShedMaxHeapUsedBytes: new Gauge({
+      name: 'order_mirror_load_shed_max_heap_used_bytes',
+      help: 'V8 heap in use past which requests are shed (LOAD_SHED_MAX_HEAP_USED_BYTES or 90 % of the heap limit); 0 when that check is off',
+      registers: [registry]
+    }),
+    loadShedMaxRssBytes: new Gauge({
+      name: 'order_mirror_load_shed_max_rss_bytes',
+      help: 'Resident memory past which requests are shed (LOAD_SHED_MAX_RSS_BYTES); 0 when that check is off',
       registers: [registry]
     }),
     ordersAbandoned: new Gauge({

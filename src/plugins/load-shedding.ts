@@ -36,6 +36,10 @@ export const loadSheddingPlugin = fp(async function loadSheddingPlugin (app: Fas
   const limits = app.config.loadShedding
   const maxHeapUsedBytes = limits.maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * DEFAULT_HEAP_SHARE)
   const shed = app.metrics.requestsShedTotal
+  // Exported so alerts can warn before shedding starts, against the thresholds this instance uses.
+  app.metrics.loadShedMaxEventLoopDelaySeconds.set(limits.maxEventLoopDelayMs / 1000)
+  app.metrics.loadShedMaxHeapUsedBytes.set(maxHeapUsedBytes)
+  app.metrics.loadShedMaxRssBytes.set(limits.maxRssBytes)
 
   await app.register(underPressure, {
     maxEventLoopDelay: limits.maxEventLoopDelayMs,

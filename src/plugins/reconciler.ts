@@ -79,6 +79,7 @@ export const reconcilerPlugin = fp(async function reconcilerPlugin (app: Fastify
       ready: true,
       reason: disabledReason,
       lastClaimAt: reconciler?.lastClaim?.toISOString() ?? null,
+      lastSuccessfulPollAt: { [POLLED_PROVIDER]: reconciler?.lastSuccessfulPoll.get(POLLED_PROVIDER)?.toISOString() ?? null },
       upstream: app.gameso?.state() ?? null
     }
     const state = (lagging: boolean) => disabledReason !== null ? 'disabled' : lagging ? 'lagging' : 'running'

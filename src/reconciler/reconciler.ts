@@ -27,6 +27,9 @@ export const POLLED_PROVIDER: Provider = 'gameso'
  */
 export type PollResult = 'applied' | 'unchanged' | 'stale' | 'not_found' | 'error' | 'rate_limited' | 'abandoned' | 'released'
 
+/** Polls whose answer came back and was stored: what "last successful poll" means in readiness. */
+const ANSWERED: ReadonlySet<PollResult> = new Set(['applied', 'unchanged', 'stale', 'not_found'])
+
 export interface TickResult {
   claimed: number
   results: Partial<Record<PollResult, number>>
@@ -85,6 +88,7 @@ export class Reconciler {
   private batchSeq = 0
   private claimFailures = 0
   private lastClaimAt: Date | null = null
+  private readonly lastAnsweredAt = new Map<Provider, Date>()
 
   constructor (private readonly options: ReconcilerOptions, private readonly deps: ReconcilerDependencies) {
     this.random = deps.random ?? Math.random
@@ -97,6 +101,11 @@ export class Reconciler {
   /** When this instance last claimed due orders (null before the first claim). */
   get lastClaim (): Date | null {
     return this.lastClaimAt
+  }
+
+  /** When a poll of this instance last got its answer stored, per provider (absent before the first). */
+  get lastSuccessfulPoll (): ReadonlyMap<Provider, Date> {
+    return this.lastAnsweredAt
   }
 
   start (): void {
@@ -187,6 +196,7 @@ export class Reconciler {
       const outcome = await this.pollOne(order, owner, sendBy)
       result.results[outcome] = (result.results[outcome] ?? 0) + 1
       if (outcome !== 'released') this.deps.metrics.pollsTotal.inc({ provider: order.provider, result: outcome })
+      if (ANSWERED.has(outcome)) this.lastAnsweredAt.set(order.provider, new Date())
       if (--unsettled <= refillAt) signalMostlySettled()
     })).then(() => {
       if (claimed.length > 0) this.deps.log.debug({ owner, ...result }, 'reconcile batch done')

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { withStatementTimeout } from '../db/database.js'
 import { pendingMigrations, readMigrations } from '../db/migrator.js'
 import type { ReadinessReport } from '../plugins/readiness.js'
+import { providers } from '../providers/index.js'
 import { lastReceivedByProvider } from '../repositories/inbox-repository.js'
 
 /** A probe's queries are cancelled by PostgreSQL after this long, so a slow database cannot pile them up. */
@@ -32,8 +33,9 @@ export const healthRoutes = fp(async function healthRoutes (app: FastifyInstance
 
   app.readinessChecks.set('webhooks', async () => {
     try {
-      const lastReceivedAt = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) => lastReceivedByProvider(client))
-      return { ready: true, lastReceivedAt }
+      const received = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) => lastReceivedByProvider(client))
+      // Every provider is named, so "never received one" reads as null rather than as a missing key.
+      return { ready: true, lastReceivedAt: Object.fromEntries(providers.map(({ name }) => [name, received[name] ?? null])) }
     } catch {
       // Reported by the database check; this one is informational only.
       return { ready: true, lastReceivedAt: null }

@@ -22,6 +22,7 @@ async function sampleDatabaseGauges (app: FastifyInstance) {
   metrics.reconcileBacklog.set({ state: 'due' }, followed.due)
   metrics.reconcileBacklog.set({ state: 'waiting' }, followed.waiting)
   metrics.reconcileLagSeconds.set(followed.overdueSeconds)
+  metrics.reconcileOldestUnreconciledAgeSeconds.set({ provider: POLLED_PROVIDER }, followed.oldestFollowedSeconds ?? 0)
   metrics.ordersAbandoned.reset()
   metrics.ordersAbandoned.set({ reason: 'abandoned' }, unresolved.abandoned)
   metrics.ordersAbandoned.set({ reason: 'not_found_upstream' }, unresolved.notFoundUpstream)

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
@@ -51,6 +52,30 @@ describe('health and metrics', () => {
     expect(response.body).toContain('process_cpu_user_seconds_total')
     expect(response.body).toContain('# TYPE order_mirror_webhooks_total counter')
     expect(response.body).toMatch(/order_mirror_reconcile_backlog\{state="due"\} 0/)
+  })
+
+  it('names every provider in the last-webhook detail, null before the first delivery', async () => {
+    const body = (await app.inject({ method: 'GET', url: '/health/ready' })).json()
+    expect(body.checks.webhooks).toEqual({ ready: true, lastReceivedAt: { gameso: null, midasbuy: null } })
+  })
+
+  it('exports the build and the load-shedding thresholds it runs with', async () => {
+    const configured = await buildApp(testConfig(database.url, {
+      BUILD_COMMIT: 'abc123def456',
+      LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '750',
+      LOAD_SHED_MAX_HEAP_USED_BYTES: '1500000000',
+      LOAD_SHED_MAX_RSS_BYTES: '2000000000'
+    }), { db: database.db })
+    try {
+      const text = (await configured.inject({ method: 'GET', url: '/metrics' })).body
+      const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+      expect(text).toContain(`order_mirror_build_info{version="${version}",commit="abc123def456"} 1`)
+      expect(text).toMatch(/^order_mirror_load_shed_max_event_loop_delay_seconds 0\.75$/m)
+      expect(text).toMatch(/^order_mirror_load_shed_max_heap_used_bytes 1500000000$/m)
+      expect(text).toMatch(/^order_mirror_load_shed_max_rss_bytes 2000000000$/m)
+    } finally {
+      await configured.close()
+    }
   })
 
   it('serves the OpenAPI document at /docs', async () => {

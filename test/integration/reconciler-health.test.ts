@@ -64,6 +64,10 @@ describe('reconciler in the app: readiness and metrics', () => {
       "SELECT extract(epoch FROM now() - tracking_since)::float8 AS age FROM orders WHERE reference = 'waiting-1'")
     expect(reconciler.oldestUnreconciledAgeSeconds).toBeGreaterThanOrEqual(3600)
     expect(reconciler.oldestUnreconciledAgeSeconds).toBeLessThanOrEqual(Math.ceil(after?.age ?? 0))
+    expect(reconciler.lastSuccessfulPollAt).toEqual({ gameso: null })
+    const metrics = (await built.inject({ method: 'GET', url: '/metrics' })).body
+    const oldest = /^order_mirror_reconcile_oldest_unreconciled_age_seconds\{provider="gameso"\} (\S+)$/m.exec(metrics)
+    expect(Number(oldest?.[1])).toBeGreaterThanOrEqual(3600)
   })
 
   it('runs on start, heals a stale order and counts the poll and the upstream call', async () => {
@@ -80,6 +84,8 @@ describe('reconciler in the app: readiness and metrics', () => {
     expect(status).toBe(200)
     expect(reconciler).toMatchObject({ ready: true, state: 'running', reason: null, due: 0, oldestUnreconciledAgeSeconds: null, upstream: { pausedForMs: 0 } })
     expect(reconciler.lastClaimAt).toEqual(expect.any(String))
+    expect(reconciler.lastSuccessfulPollAt).toEqual({ gameso: expect.any(String) })
+    expect(Date.parse(reconciler.lastSuccessfulPollAt.gameso)).toBeGreaterThanOrEqual(Date.parse(reconciler.lastClaimAt) - 1)
 
     const metrics = (await built.inject({ method: 'GET', url: '/metrics' })).body
     expect(metrics).toContain('order_mirror_reconcile_polls_total{provider="gameso",result="applied"} 1')
