@@ -17,10 +17,10 @@ import { orderSyncPlugin } from './plugins/order-sync.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { reconcilerPlugin } from './plugins/reconciler.js'
 import { webhookIngestPlugin } from './plugins/webhook-ingest.js'
+import { providers } from './providers/index.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { midasbuyOrderRoutes } from './routes/midasbuy-orders.js'
-import { midasbuyWebhookRoutes } from './routes/midasbuy-webhooks.js'
 import { orderCommandRoutes } from './routes/order-commands.js'
 import { orderRoutes } from './routes/orders.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -104,8 +104,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     await scope.register(orderCommandRoutes)
     await scope.register(midasbuyOrderRoutes)
   })
-  await app.register(webhookRoutes)
-  await app.register(midasbuyWebhookRoutes)
+  // One webhook route per provider of the registry, each at the path its module fixes.
+  for (const provider of providers) await app.register(webhookRoutes(provider))
 
   // Background work last: its onClose then runs first, before the GameSO client and the database go.
   await app.register(reconcilerPlugin)

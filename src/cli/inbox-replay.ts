@@ -5,10 +5,10 @@ import { createDatabase } from '../db/database.js'
 import { resolveDatabase } from '../db/resolve-database.js'
 import { PROVIDERS, type Provider } from '../domain/order.js'
 import { loggerOptions } from '../logger.js'
+import { providers } from '../providers/index.js'
 import { replayInbox, REPLAYABLE_OUTCOMES, type ReplayableOutcome } from '../services/inbox-replay.js'
-import { midasbuyInboxReplayer } from '../services/midasbuy-webhook-ingest.js'
 import { OrderSync } from '../services/order-sync.js'
-import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
+import { inboxReplayer } from '../services/webhook-ingest.js'
 
 const USAGE = `usage: npm run inbox:replay -- [--outcome ${REPLAYABLE_OUTCOMES.join('|')}] [--since <ISO-8601 time>] [--provider ${PROVIDERS.join('|')}] [--dry-run]
   Re-applies stored webhook deliveries through the live ingestion path (default --outcome invalid).`
@@ -58,14 +58,9 @@ async function main () {
   const db = createDatabase(config.databaseUrl, { poolSize: 2, applicationName: 'order-mirror-inbox-replay' })
   try {
     const sync = new OrderSync(db, config.reconcile.staleAfterMs, { batching: config.mergeBatching })
-    const gameso = new GameSoWebhookIngest(sync, {
-      secrets: config.gameso.webhookSecrets,
-      signatureHeader: config.gameso.signatureHeader,
-      toleranceSeconds: config.webhooks.toleranceSeconds
-    })
     const filter = { outcome: args.outcome, ...(args.provider ? { provider: args.provider } : {}), ...(args.since ? { since: args.since } : {}) }
-    const midasbuy = midasbuyInboxReplayer(sync)
-    const summary = await replayInbox(db, { gameso: (row) => gameso.replay(row), midasbuy }, filter, log, { dryRun: args.dryRun })
+    const replayers = Object.fromEntries(providers.map((provider) => [provider.name, inboxReplayer(sync, provider)]))
+    const summary = await replayInbox(db, replayers, filter, log, { dryRun: args.dryRun })
     log.info({ ...filter, dryRun: args.dryRun, ...summary }, args.dryRun ? 'inbox replay dry run finished' : 'inbox replay finished')
   } finally {
     await db.close()

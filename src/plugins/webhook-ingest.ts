@@ -1,28 +1,25 @@
-import { createPublicKey } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { MidasBuyWebhookIngest } from '../services/midasbuy-webhook-ingest.js'
-import { GameSoWebhookIngest } from '../services/webhook-ingest.js'
+import type { Provider } from '../domain/order.js'
+import { providers } from '../providers/index.js'
+import { WebhookIngest } from '../services/webhook-ingest.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    gamesoWebhookIngest: GameSoWebhookIngest
-    midasbuyWebhookIngest: MidasBuyWebhookIngest
+    /** One webhook ingestion per provider of the registry, by provider name. */
+    webhookIngests: ReadonlyMap<Provider, WebhookIngest>
   }
 }
 
 /** Each provider's webhook ingestion, built once from the configuration; the webhook routes only call it. */
 export const webhookIngestPlugin = fp(async function webhookIngestPlugin (app: FastifyInstance) {
   const { config, orderSync } = app
-  app.decorate('gamesoWebhookIngest', new GameSoWebhookIngest(orderSync, {
-    secrets: config.gameso.webhookSecrets,
-    signatureHeader: config.gameso.signatureHeader,
-    toleranceSeconds: config.webhooks.toleranceSeconds
-  }))
-  const pem = config.midasbuy.platformPublicKey
-  app.decorate('midasbuyWebhookIngest', new MidasBuyWebhookIngest(orderSync, {
-    publicKey: pem === undefined ? null : createPublicKey(pem),
-    signatureHeader: config.midasbuy.signatureHeader,
-    toleranceSeconds: config.webhooks.toleranceSeconds
-  }))
+  const ingests = new Map<Provider, WebhookIngest>()
+  for (const provider of providers) {
+    ingests.set(provider.name, new WebhookIngest(orderSync, provider, {
+      verifier: provider.webhook.verifierFromConfig(config),
+      toleranceSeconds: config.webhooks.toleranceSeconds
+    }))
+  }
+  app.decorate('webhookIngests', ingests)
 }, { name: 'webhook-ingest', dependencies: ['order-sync'] })

@@ -1,4 +1,5 @@
 import type { SimulatorPersonality } from '../simulator/personality.js'
+import type { ProviderWebhook } from './provider-webhook.js'
 
 /**
  * Everything the codebase knows about one upstream, as one value. Generic code iterates the
@@ -11,4 +12,6 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
   readonly displayName: string
   /** How the simulator plays this upstream. */
   readonly simulator: Personality
+  /** How it pushes changes: route, signature, envelopes, mapping and replies. */
+  readonly webhook: ProviderWebhook
 }

@@ -1,11 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import type { Provider } from '../domain/order.js'
 import { ValidationError } from '../errors.js'
-import type { InboxOutcome } from '../repositories/inbox-repository.js'
+import type { AcknowledgedOutcome } from '../providers/provider-webhook.js'
 import { WebhookRejectedError, type IngestResult } from '../services/webhook-ingest.js'
-
-/** What a stored delivery can be acknowledged with; `invalid` is answered 400 instead. */
-export type AcknowledgedOutcome = Exclude<InboxOutcome, 'invalid'>
 
 export interface WebhookRouteObserver {
   /** Records and logs what a stored delivery came to; throws the 400 for an invalid one. */

@@ -1,19 +1,16 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { z } from 'zod'
 import { isDataException } from '../db/database.js'
-import type { OrderSnapshot, Provider } from '../domain/order.js'
+import type { Provider } from '../domain/order.js'
 import { unstorablePayloadReason } from '../domain/storable-json.js'
 import { storableText } from '../domain/text.js'
-import { AppError, BadRequestError, describeValidation, ServiceUnavailableError } from '../errors.js'
-import { gamesoOrderToSnapshot } from '../providers/gameso/gameso-mapping.js'
-import { gamesoOrderSchema, gamesoWebhookEnvelopeSchema } from '../providers/gameso/gameso-schemas.js'
-import { createGameSoSignatureVerifier, type GameSoSignatureVerifier } from '../providers/gameso/gameso-signature.js'
+import { AppError, BadRequestError } from '../errors.js'
+import type { DeliveryReading, ProviderWebhook, SignatureFailureReason, WebhookVerifier } from '../providers/provider-webhook.js'
 import type { InboxEntry, InboxOutcome, StoredInboxRow } from '../repositories/inbox-repository.js'
 import type { OrderSync } from './order-sync.js'
 
 /** Why a delivery was refused before anything was stored; the label of the signature-failure counter. */
-export type RejectionReason = 'missing' | 'malformed' | 'mismatch' | 'timestamp'
+export type RejectionReason = SignatureFailureReason | 'timestamp'
 
 /** A refusal that stores nothing (SPEC §2.1): the sender's credentials or clock are wrong. */
 export class WebhookRejectedError extends AppError {
@@ -33,46 +30,16 @@ export interface IngestResult {
   error: string | null
 }
 
-export interface GameSoWebhookIngestOptions {
-  secrets: readonly string[]
-  /** Lower-case header name. */
-  signatureHeader: string
+export interface WebhookIngestOptions {
+  /** Checks the signature; null when no key is configured (every live delivery is then refused). */
+  verifier: WebhookVerifier | null
   /** 0 disables the timestamp check. */
   toleranceSeconds: number
   /** Epoch milliseconds; injectable so tests can pin the clock. */
   now?: () => number
 }
 
-/** Headers worth keeping with the raw body for audits; nothing that authenticates the mirror itself. */
-const KEPT_HEADERS = ['content-type', 'content-length', 'user-agent', 'x-request-id', 'x-forwarded-for']
-
-/** Validation messages are for people: past this many fields the rest are only counted. */
-const MAX_REPORTED_ISSUES = 20
-
-const ORDER_EVENT = /^order\./
-
-export function describeIssues (issues: readonly z.core.$ZodIssue[]): string {
-  const shown = describeValidation('body', issues.slice(0, MAX_REPORTED_ISSUES).map((issue) => ({
-    instancePath: `/${issue.path.map(String).join('/')}`,
-    message: issue.message
-  })))
-  return issues.length > MAX_REPORTED_ISSUES ? `${shown}; and ${issues.length - MAX_REPORTED_ISSUES} more` : shown
-}
-
-/** The order reference a payload names, when it names one, so even an invalid row can be found by order. */
-function referenceOf (payload: unknown): string | null {
-  if (typeof payload !== 'object' || payload === null) return null
-  const data = (payload as { data?: unknown }).data
-  if (typeof data !== 'object' || data === null) return null
-  const reference = (data as { reference_id?: unknown }).reference_id
-  return typeof reference === 'string' && reference.length > 0 ? reference : null
-}
-
-function eventTypeOf (payload: unknown): string | null {
-  if (typeof payload !== 'object' || payload === null) return null
-  const event = (payload as { event?: unknown }).event
-  return typeof event === 'string' ? event : null
-}
+const UNIX_SECONDS = /^\d{1,12}$/
 
 /** Text the payload names, cut to its column's size and made storable whatever it held. */
 function storableLabel (value: string | null, maxLength: number): string | null {
@@ -125,11 +92,8 @@ export async function recordWithoutSnapshot (sync: OrderSync, entry: InboxEntry,
   }
 }
 
-/** What a provider reads in a verified, storable payload: a snapshot to merge, or why there is none. */
-export type DeliveryReading = { snapshot: OrderSnapshot } | { outcome: 'ignored' | 'invalid', error: string }
-
 /**
- * Settles a verified delivery, live or replayed, the same way for every provider: first the rule
+ * Settles a verified envelope, live or replayed, the same way for every provider: first the rule
  * of what PostgreSQL can store (a payload that breaks it is kept as raw bytes, `invalid`, with
  * the field named), then the provider's reading of the payload, then the merge, which stores the
  * inbox row in the transaction of its effect.
@@ -152,29 +116,27 @@ export async function settleDelivery (sync: OrderSync, entry: InboxEntry, payloa
 }
 
 /**
- * GameSO webhook ingestion (SPEC §2.1): verify the signature over the exact bytes, then parse,
- * check the timestamp, and hand the delivery to OrderSync, which stores it in the inbox in the
- * same transaction as its effect. Returns only once that transaction has committed.
+ * Webhook ingestion for any provider (SPEC §2.1): verify the signature over the exact bytes, check
+ * the signed clock, parse, and hand each envelope to OrderSync, which stores it in the inbox in
+ * the same transaction as its effect. Returns only once every transaction has committed. What
+ * differs between upstreams comes from the provider module's webhook part.
  */
-export class GameSoWebhookIngest {
-  private readonly verifySignature: GameSoSignatureVerifier
+export class WebhookIngest {
   private readonly now: () => number
 
-  constructor (private readonly sync: OrderSync, private readonly options: GameSoWebhookIngestOptions) {
-    this.verifySignature = createGameSoSignatureVerifier(options.secrets)
+  constructor (private readonly sync: OrderSync, private readonly provider: { name: Provider, webhook: ProviderWebhook },
+    private readonly options: WebhookIngestOptions) {
     this.now = options.now ?? Date.now
   }
 
   /** Throws an AppError for every refusal that stores nothing; otherwise stores and returns the outcome. */
   async ingest (body: Buffer, headers: IncomingHttpHeaders): Promise<IngestResult> {
-    if (this.options.secrets.length === 0) {
-      throw new ServiceUnavailableError('WEBHOOK_NOT_CONFIGURED', 'No GameSO webhook secret is configured; retry later')
-    }
-    const signature = this.verifySignature(body, headers[this.options.signatureHeader])
-    if (!signature.valid) {
-      const problem = signature.reason === 'missing' ? 'Missing' : 'Invalid'
-      throw new WebhookRejectedError(signature.reason, 'INVALID_SIGNATURE', `${problem} webhook signature`)
-    }
+    const { webhook } = this.provider
+    const { verifier } = this.options
+    if (verifier === null) throw new AppError(webhook.notConfigured.status, 'WEBHOOK_NOT_CONFIGURED', webhook.notConfigured.message)
+    const signature = verifier.check(body, headers)
+    if (!signature.valid) throw new WebhookRejectedError(signature.reason, 'INVALID_SIGNATURE', signature.message)
+    if (webhook.clock.in === 'header') this.checkHeaderClock(signature.signedAt ?? '')
 
     let payload: unknown
     try {
@@ -182,19 +144,12 @@ export class GameSoWebhookIngest {
     } catch {
       throw new BadRequestError('Body is not valid JSON')
     }
-
-    const envelope = gamesoWebhookEnvelopeSchema.safeParse(payload)
-    if (envelope.success && this.options.toleranceSeconds > 0) {
-      const skewSeconds = Math.abs(this.now() / 1000 - envelope.data.timestamp)
-      if (skewSeconds > this.options.toleranceSeconds) {
-        throw new WebhookRejectedError('timestamp', 'TIMESTAMP_OUT_OF_TOLERANCE',
-          `Webhook timestamp is ${Math.round(skewSeconds)} s from now; at most ${this.options.toleranceSeconds} s is accepted`)
-      }
+    if (webhook.clock.in === 'body') {
+      const signedAt = webhook.clock.read(payload)
+      if (signedAt !== null) this.checkSkew(signedAt)
     }
 
-    const entry = inboxEntryOf('gameso', body, headers, [...KEPT_HEADERS, this.options.signatureHeader],
-      { eventType: eventTypeOf(payload), reference: referenceOf(payload) })
-    return this.process(entry, payload)
+    return this.process(this.entryOf(body, headers, verifier.keptHeaders, payload), payload)
   }
 
   /**
@@ -206,20 +161,35 @@ export class GameSoWebhookIngest {
     return 'result' in stored ? stored.result : this.process(row, stored.payload, row.id)
   }
 
+  private entryOf (body: Buffer, headers: IncomingHttpHeaders, keptHeaders: readonly string[], envelope: unknown): InboxEntry {
+    return inboxEntryOf(this.provider.name, body, headers, keptHeaders, this.provider.webhook.labels(envelope))
+  }
+
+  private checkHeaderClock (signedAt: string): void {
+    if (this.options.toleranceSeconds === 0) return
+    if (!UNIX_SECONDS.test(signedAt)) {
+      throw new WebhookRejectedError('timestamp', 'INVALID_TIMESTAMP', `${this.provider.webhook.clock.label} must be Unix seconds`)
+    }
+    this.checkSkew(Number(signedAt))
+  }
+
+  private checkSkew (signedAtSeconds: number): void {
+    const tolerance = this.options.toleranceSeconds
+    if (tolerance === 0) return
+    const skewSeconds = Math.abs(this.now() / 1000 - signedAtSeconds)
+    if (skewSeconds > tolerance) {
+      throw new WebhookRejectedError('timestamp', 'TIMESTAMP_OUT_OF_TOLERANCE',
+        `${this.provider.webhook.clock.label} is ${Math.round(skewSeconds)} s from now; at most ${tolerance} s is accepted`)
+    }
+  }
+
   private process (entry: InboxEntry, payload: unknown, replayOf?: string): Promise<IngestResult> {
-    return settleDelivery(this.sync, entry, payload, readGameSoPayload, replayOf)
+    return settleDelivery(this.sync, entry, payload, (envelope) => this.provider.webhook.read(envelope), replayOf)
   }
 }
 
-/** A GameSO envelope → the order snapshot it carries, or why it carries none. */
-function readGameSoPayload (payload: unknown): DeliveryReading {
-  const envelope = gamesoWebhookEnvelopeSchema.safeParse(payload)
-  if (!envelope.success) return { outcome: 'invalid', error: describeIssues(envelope.error.issues) }
-  if (!ORDER_EVENT.test(envelope.data.event)) return { outcome: 'ignored', error: `event ${envelope.data.event} is not an order event` }
-  const order = gamesoOrderSchema.safeParse(envelope.data.data)
-  if (!order.success) {
-    const issues = order.error.issues.map((issue) => ({ ...issue, path: ['data', ...issue.path] }))
-    return { outcome: 'invalid', error: describeIssues(issues) }
-  }
-  return { snapshot: gamesoOrderToSnapshot(order.data) }
+/** The `npm run inbox:replay` replayer for one provider's rows; a replay verifies nothing again, so it needs no key. */
+export function inboxReplayer (sync: OrderSync, provider: { name: Provider, webhook: ProviderWebhook }): (row: StoredInboxRow) => Promise<IngestResult> {
+  const ingest = new WebhookIngest(sync, provider, { verifier: null, toleranceSeconds: 0 })
+  return (row) => ingest.replay(row)
 }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { replayInbox } from '../../src/services/inbox-replay.js'
 import { OrderSync } from '../../src/services/order-sync.js'
-import { GameSoWebhookIngest } from '../../src/services/webhook-ingest.js'
+import { gamesoProvider, gamesoWebhookVerifier } from '../../src/providers/gameso/index.js'
+import { WebhookIngest } from '../../src/services/webhook-ingest.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 import { gamesoOrder, signedHeaders, webhookBody, WEBHOOK_SECRET } from '../helpers/gameso-webhooks.js'
@@ -15,12 +16,12 @@ const silent = pino({ level: 'silent' })
 describe('inbox replay', () => {
   let database: TestDatabase
   let app: FastifyInstance
-  let ingest: GameSoWebhookIngest
+  let ingest: WebhookIngest
 
   beforeAll(async () => {
     database = await createTestDatabase()
     app = await buildApp(testConfig(database.url, { GAMESO_WEBHOOK_SECRETS: WEBHOOK_SECRET }), { db: database.db })
-    ingest = new GameSoWebhookIngest(new OrderSync(database.db, 60_000), { secrets: [WEBHOOK_SECRET], signatureHeader: 'x-gameso-signature', toleranceSeconds: 3600 })
+    ingest = new WebhookIngest(new OrderSync(database.db, 60_000), gamesoProvider, { verifier: gamesoWebhookVerifier({ secrets: [WEBHOOK_SECRET], signatureHeader: 'x-gameso-signature' }), toleranceSeconds: 3600 })
   })
 
   afterAll(async () => {

@@ -6,7 +6,8 @@ import { buildApp } from '../../src/app.js'
 import { createDatabase } from '../../src/db/database.js'
 import { signMidasBuyNotification } from '../../src/providers/midasbuy/midasbuy-signature.js'
 import { replayInbox } from '../../src/services/inbox-replay.js'
-import { midasbuyInboxReplayer, MidasBuyWebhookIngest } from '../../src/services/midasbuy-webhook-ingest.js'
+import { midasbuyProvider, midasbuyWebhookVerifier } from '../../src/providers/midasbuy/index.js'
+import { inboxReplayer, WebhookIngest } from '../../src/services/webhook-ingest.js'
 import { OrderSync } from '../../src/services/order-sync.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
@@ -234,7 +235,7 @@ describe('MidasBuy payment notifications', () => {
     const body = notificationBody(midasbuyOrder({ paymentOrderId: 'SG-REPLAY', status: 'Paid', updateTime: '2026-05-01T00:00:00Z' }))
     await database.db.pool.query(`INSERT INTO webhook_inbox (provider, body, body_sha256, headers, reference, outcome, error)
       VALUES ('midasbuy', $1, sha256($1), '{}', 'SG-REPLAY', 'invalid', 'refused by an older parser')`, [body])
-    const replayer = midasbuyInboxReplayer(new OrderSync(database.db, 60_000))
+    const replayer = inboxReplayer(new OrderSync(database.db, 60_000), midasbuyProvider)
     const summary = await replayInbox(database.db, { midasbuy: replayer }, { outcome: 'invalid', provider: 'midasbuy' }, pino({ level: 'silent' }))
     expect(summary.outcomes.applied).toBe(1)
     expect(await inboxRows('SG-REPLAY')).toMatchObject([{ outcome: 'applied', error: null, replay_count: 1 }])
@@ -313,8 +314,8 @@ describe('the MidasBuy timestamp tolerance, on a pinned clock', () => {
   it('accepts Txgw-Timestamp exactly at the tolerance, refuses one second more either way, and 0 turns the check off', async () => {
     const database = await createTestDatabase({ poolSize: 2 })
     const nowSeconds = Date.parse('2026-11-27T12:00:00.000Z') / 1000
-    const ingestWith = (toleranceSeconds: number) => new MidasBuyWebhookIngest(new OrderSync(database.db, 60_000), {
-      publicKey: createPublicKey(midasbuyKeys.publicKey), signatureHeader: 'txgw-signature', toleranceSeconds, now: () => nowSeconds * 1000
+    const ingestWith = (toleranceSeconds: number) => new WebhookIngest(new OrderSync(database.db, 60_000), midasbuyProvider, {
+      verifier: midasbuyWebhookVerifier({ publicKey: createPublicKey(midasbuyKeys.publicKey), signatureHeader: 'txgw-signature' }), toleranceSeconds, now: () => nowSeconds * 1000
     })
     const delivery = (paymentOrderId: string, offsetSeconds: number) => {
       const body = notificationBody(midasbuyOrder({ paymentOrderId, status: 'Paid', updateTime: '2026-05-01T00:00:00Z' }))

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { replayInbox } from '../../src/services/inbox-replay.js'
 import { OrderSync } from '../../src/services/order-sync.js'
-import { GameSoWebhookIngest } from '../../src/services/webhook-ingest.js'
+import { gamesoProvider, gamesoWebhookVerifier } from '../../src/providers/gameso/index.js'
+import { WebhookIngest } from '../../src/services/webhook-ingest.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 import { gamesoOrder, signedHeaders as gamesoHeaders, WEBHOOK_SECRET } from '../helpers/gameso-webhooks.js'
@@ -114,7 +115,7 @@ describe('verified deliveries PostgreSQL cannot store', () => {
     const body = Buffer.from(JSON.stringify(gamesoEnvelope(gamesoOrder('replay-nul', 'completed', new Date(), { overrides: { user_id: '\u0000' } }))))
     expect((await postGameSo(body)).statusCode).toBe(400)
     const sync = new OrderSync(database.db, 60_000)
-    const ingest = new GameSoWebhookIngest(sync, { secrets: [WEBHOOK_SECRET], signatureHeader: 'x-gameso-signature', toleranceSeconds: 0 })
+    const ingest = new WebhookIngest(sync, gamesoProvider, { verifier: gamesoWebhookVerifier({ secrets: [WEBHOOK_SECRET], signatureHeader: 'x-gameso-signature' }), toleranceSeconds: 0 })
     const summary = await replayInbox(database.db, { gameso: (row) => ingest.replay(row) }, { outcome: 'invalid', provider: 'gameso' }, pino({ level: 'silent' }))
     expect(summary.outcomes.invalid).toBeGreaterThan(0)
     expect(summary.outcomes.applied).toBeUndefined()

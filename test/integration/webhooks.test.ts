@@ -5,7 +5,8 @@ import { buildApp } from '../../src/app.js'
 import { createDatabase } from '../../src/db/database.js'
 import { signGameSoBody } from '../../src/providers/gameso/gameso-signature.js'
 import { OrderSync } from '../../src/services/order-sync.js'
-import { GameSoWebhookIngest } from '../../src/services/webhook-ingest.js'
+import { gamesoProvider, gamesoWebhookVerifier } from '../../src/providers/gameso/index.js'
+import { WebhookIngest } from '../../src/services/webhook-ingest.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 import { completedFixture, failedFixture, gamesoOrder, signedHeaders, webhookBody, WEBHOOK_SECRET } from '../helpers/gameso-webhooks.js'
@@ -273,8 +274,8 @@ describe('the timestamp tolerance, on a pinned clock', () => {
   it('accepts a timestamp exactly at the tolerance, refuses one second more either way, and 0 turns the check off', async () => {
     const database = await createTestDatabase({ poolSize: 2 })
     const now = Date.parse('2026-11-27T12:00:00.000Z')
-    const ingestWith = (toleranceSeconds: number) => new GameSoWebhookIngest(new OrderSync(database.db, 60_000), {
-      secrets: [WEBHOOK_SECRET], signatureHeader: 'x-gameso-signature', toleranceSeconds, now: () => now
+    const ingestWith = (toleranceSeconds: number) => new WebhookIngest(new OrderSync(database.db, 60_000), gamesoProvider, {
+      verifier: gamesoWebhookVerifier({ secrets: [WEBHOOK_SECRET], signatureHeader: 'x-gameso-signature' }), toleranceSeconds, now: () => now
     })
     const delivery = (reference: string, offsetSeconds: number) => {
       const body = webhookBody(gamesoOrder(reference, 'pending', '2026-05-01T00:00:00.000Z'), { timestamp: now / 1000 + offsetSeconds })

@@ -5,10 +5,11 @@ import { orderCommandsPlugin } from '../../src/plugins/order-commands.js'
 import { orderSyncPlugin } from '../../src/plugins/order-sync.js'
 import { reconcilerPlugin } from '../../src/plugins/reconciler.js'
 import { webhookIngestPlugin } from '../../src/plugins/webhook-ingest.js'
+import { gamesoProvider } from '../../src/providers/gameso/index.js'
+import { midasbuyProvider } from '../../src/providers/midasbuy/index.js'
 import { healthRoutes } from '../../src/routes/health.js'
 import { metricsRoutes } from '../../src/routes/metrics.js'
 import { midasbuyOrderRoutes } from '../../src/routes/midasbuy-orders.js'
-import { midasbuyWebhookRoutes } from '../../src/routes/midasbuy-webhooks.js'
 import { orderCommandRoutes } from '../../src/routes/order-commands.js'
 import { orderRoutes } from '../../src/routes/orders.js'
 import { webhookRoutes } from '../../src/routes/webhooks.js'
@@ -21,8 +22,8 @@ const declared: Array<[string, FastifyPluginAsync, string, string]> = [
   ['order-commands', orderCommandsPlugin, 'order-commands', 'database'],
   ['inbox-retention', inboxRetentionPlugin, 'inbox-retention', 'database'],
   ['reconciler', reconcilerPlugin, 'reconciler', 'database'],
-  ['GameSO webhook routes', webhookRoutes, 'gameso-webhook-routes', 'webhook-ingest'],
-  ['MidasBuy webhook routes', midasbuyWebhookRoutes, 'midasbuy-webhook-routes', 'webhook-ingest'],
+  ['GameSO webhook routes', webhookRoutes(gamesoProvider), 'gameso-webhook-routes', 'webhook-ingest'],
+  ['MidasBuy webhook routes', webhookRoutes(midasbuyProvider), 'midasbuy-webhook-routes', 'webhook-ingest'],
   ['order routes', orderRoutes, 'order-routes', 'database'],
   ['order command routes', orderCommandRoutes, 'order-command-routes', 'order-commands'],
   ['MidasBuy order routes', midasbuyOrderRoutes, 'midasbuy-order-routes', 'database'],
