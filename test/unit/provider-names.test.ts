@@ -1,0 +1,102 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import ts from 'typescript'
+import { describe, expect, it } from 'vitest'
+
+// The name rule (docs/architecture.md, "Adding a provider"): no file outside a provider folder
+// mentions an upstream by name, except the registry, the configuration and the app's route list.
+// A name is an identifier or a string (a module path included); comments may name upstreams, since
+// explaining why often has to. Generated code (Prisma's client) is left out: it is not written here.
+
+const PROVIDER_NAME = /gameso|midasbuy/i
+
+/** Files that may name providers for good: they are where the providers are listed or configured. */
+const ALLOWED: Record<string, string> = {
+  'src/providers/index.ts': 'the registry',
+  'src/config.ts': 'each provider\'s variables (GAMESO_*, MIDASBUY_*) are fixed names',
+  'src/app.ts': 'the route list, which names the provider routes that are not generic yet'
+}
+
+/**
+ * Files that still name a provider because they have not been made generic yet. Each entry says
+ * why; whoever makes a file generic removes its entry (the test fails on an entry that no longer
+ * names a provider, so the list only shrinks).
+ */
+const NOT_YET_GENERIC: Record<string, string> = {
+  // Client, polling and read side: made generic over providers with a client.
+  'src/cli/demo.ts': 'shows each provider by name; becomes a loop over the registry',
+  'src/domain/stored-order.ts': 'the MidasBuy read row type; moves to the provider folder with its presenter',
+  'src/plugins/gameso.ts': 'builds the GameSO client; becomes one client per provider that has one',
+  'src/plugins/order-commands.ts': 'wires the GameSO client into order commands',
+  'src/plugins/reconciler.ts': 'wires the GameSO client into the reconciler',
+  'src/reconciler/reconciler.ts': 'polls GameSO only; becomes generic over provider clients',
+  'src/repositories/midasbuy-order-queries.ts': 'the MidasBuy read query; generic with the read side',
+  'src/routes/merchant-route-schemas.ts': 'describes the MidasBuy order id parameter',
+  'src/routes/midasbuy-orders.ts': 'the MidasBuy read routes (SPEC §2.2 paths)',
+  'src/routes/order-commands.ts': 'GameSO create, track and sync routes',
+  'src/routes/orders.ts': 'GameSO read routes and their presenter',
+  'src/services/order-commands.ts': 'create, track and sync through the GameSO client',
+  // Ingest side, cleared in the next changes.
+  'src/cli/sandbox.ts': 'names each provider\'s sender; becomes a loop over the registry',
+  'src/cli/send-arguments.ts': 'imports each provider\'s sample sender; they move to the provider modules',
+  'src/docs/route-examples.ts': 'imports each provider\'s documentation examples; they move to the provider modules',
+  'src/domain/order.ts': 'lists the provider names as a type; the list moves to the registry',
+  'src/errors.ts': 'describes the error shape by GameSO\'s name',
+  'src/local-dev/local-credentials.ts': 'generates each provider\'s local webhook credentials',
+  'src/local-dev/local-start.ts': 'hands the local credentials to the configuration',
+  'src/local-dev/start-banner.ts': 'prints each provider\'s local credentials',
+  'src/plugins/docs.ts': 'the OpenAPI description names the upstreams',
+  // Generic files that name a provider's configuration: each provider module will say what it needs.
+  'src/logger.ts': 'redacts each provider\'s signature header by its configuration path',
+  'src/server.ts': 'warns when the GameSO webhook secret is missing'
+}
+
+function sourceFiles (): string[] {
+  return (readdirSync('src', { recursive: true, encoding: 'utf8' }))
+    .map((file) => `src/${file.replaceAll('\\', '/')}`)
+    .filter((file) => file.endsWith('.ts') && !file.startsWith('src/generated/'))
+    .sort()
+}
+
+function isProviderFolder (file: string): boolean {
+  return /^src\/providers\/[^/]+\//.test(file)
+}
+
+/** Every identifier and string of a file that names a provider, as `line: text`. */
+function providerNames (file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+  const found: string[] = []
+  const visit = (node: ts.Node): void => {
+    const named = ts.isIdentifier(node) || ts.isPrivateIdentifier(node) || ts.isStringLiteralLike(node) ||
+      ts.isTemplateLiteralToken(node) || ts.isRegularExpressionLiteral(node) || ts.isJsxText(node)
+    if (named && PROVIDER_NAME.test(node.getText(source))) {
+      const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1
+      found.push(`${line}: ${node.getText(source).slice(0, 80)}`)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return found
+}
+
+describe('the provider name rule', () => {
+  const files = sourceFiles()
+
+  it('finds the source files, and the names inside strings and identifiers', () => {
+    expect(files).toContain('src/app.ts')
+    // The check must see what it is looking for where it is allowed, or it proves nothing elsewhere.
+    expect(providerNames('src/providers/index.ts').length).toBeGreaterThan(0)
+    expect(providerNames('src/config.ts').some((hit) => hit.includes('GAMESO_WEBHOOK_SECRETS'))).toBe(true)
+  })
+
+  it('no file outside a provider folder names a provider, except the allowed ones', () => {
+    const offending = files
+      .filter((file) => !isProviderFolder(file) && !(file in ALLOWED) && !(file in NOT_YET_GENERIC))
+      .flatMap((file) => providerNames(file).map((hit) => `${file}:${hit}`))
+    expect(offending).toEqual([])
+  })
+
+  it('every allow-list entry is a file that still names a provider', () => {
+    const stale = Object.keys({ ...ALLOWED, ...NOT_YET_GENERIC }).filter((file) => !files.includes(file) || providerNames(file).length === 0)
+    expect(stale).toEqual([])
+  })
+})
