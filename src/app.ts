@@ -72,7 +72,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
 
   const db = deps.db ?? createDatabase(requireDatabaseUrl(config), databaseOptions(config))
   app.decorate('config', config)
-  const metrics = createMetrics()
+  const metrics = createMetrics({ providers: providers.map(({ name }) => name) })
   metrics.buildInfo.set({ ...buildInfo(config.buildCommit) }, 1)
   app.decorate('metrics', metrics)
 

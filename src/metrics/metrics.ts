@@ -1,14 +1,22 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+/** Every answer a webhook route counts: the inbox outcomes, and refusals before anything is stored. */
+const WEBHOOK_OUTCOMES = ['applied', 'duplicate', 'stale', 'ignored', 'invalid', 'rejected', 'unavailable'] as const
+
+export interface MetricsOptions {
+  /** Providers whose webhook counters exist, at 0, from the start. */
+  providers?: readonly string[]
+}
+
 /**
  * Every metric the service exports, on a registry of its own per app instance (tests build many
  * apps in one process; the global registry would make them collide).
  */
-export function createMetrics () {
+export function createMetrics (options: MetricsOptions = {}) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
-  return {
+  const metrics = {
     registry,
     webhooksTotal: new Counter({
       name: 'order_mirror_webhooks_total',
@@ -106,6 +114,12 @@ export function createMetrics () {
       help: '1 while the shared Redis rate limit store cannot answer and limits are counted per instance, else 0',
       registers: [registry]
     }),
+    ready: new Gauge({
+      name: 'order_mirror_ready',
+      help: 'Readiness as /health/ready reports it, per check: 1 ready, 0 not (evaluated at scrape)',
+      labelNames: ['check'] as const,
+      registers: [registry]
+    }),
     buildInfo: new Gauge({
       name: 'order_mirror_build_info',
       help: 'Always 1; the labels say which version and commit this process runs',
@@ -134,6 +148,12 @@ export function createMetrics () {
       registers: [registry]
     })
   }
+  // A counter series born at 1 shows no increase() to Prometheus: without a 0 first, the first
+  // invalid or unavailable delivery of a process would never reach an alert.
+  for (const provider of options.providers ?? []) {
+    for (const outcome of WEBHOOK_OUTCOMES) metrics.webhooksTotal.inc({ provider, outcome }, 0)
+  }
+  return metrics
 }
 
 export type Metrics = ReturnType<typeof createMetrics>

@@ -4,7 +4,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { withStatementTimeout } from '../db/database.js'
 import { pendingMigrations, readMigrations } from '../db/migrator.js'
-import type { ReadinessReport } from '../plugins/readiness.js'
 import { providers } from '../providers/index.js'
 import { lastReceivedByProvider } from '../repositories/inbox-repository.js'
 
@@ -64,15 +63,7 @@ export const healthRoutes = fp(async function healthRoutes (app: FastifyInstance
       response: { 200: readinessSchema, 503: readinessSchema }
     }
   }, async (_request, reply) => {
-    const entries = await Promise.all([...app.readinessChecks].map(async ([name, check]): Promise<[string, ReadinessReport]> => {
-      try {
-        return [name, await check()]
-      } catch (error) {
-        return [name, { ready: false, error: (error as Error).message }]
-      }
-    }))
-    const checks = Object.fromEntries(entries)
-    const ready = entries.every(([, report]) => report.ready)
+    const { ready, checks } = await app.readiness()
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks })
   })
 }, { name: 'health-routes', dependencies: ['database', 'readiness'], encapsulate: true })

@@ -34,13 +34,17 @@ export const metricsRoutes = fp(async function metricsRoutes (app: FastifyInstan
     config: { shedUnderPressure: false },
     schema: { tags: ['ops'], summary: 'Prometheus metrics', produces: ['text/plain'] }
   }, async (request, reply) => {
-    try {
-      await sampleDatabaseGauges(app)
-    } catch (error) {
+    const [sampled, readiness] = await Promise.allSettled([sampleDatabaseGauges(app), app.readiness()])
+    if (sampled.status === 'rejected') {
       // Process and counter metrics are still worth serving when the database is down.
-      request.log.warn({ err: error }, 'database gauges not sampled')
+      request.log.warn({ err: sampled.reason }, 'database gauges not sampled')
+    }
+    // Alerting sees readiness here, from the same checks /health/ready runs (which never throw).
+    app.metrics.ready.reset()
+    if (readiness.status === 'fulfilled') {
+      for (const [check, report] of Object.entries(readiness.value.checks)) app.metrics.ready.set({ check }, report.ready ? 1 : 0)
     }
     const body = await app.metrics.registry.metrics()
     return reply.type(app.metrics.registry.contentType).send(body)
   })
-}, { name: 'metrics-routes', dependencies: ['database'], encapsulate: true })
+}, { name: 'metrics-routes', dependencies: ['database', 'readiness'], encapsulate: true })

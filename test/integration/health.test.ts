@@ -52,6 +52,12 @@ describe('health and metrics', () => {
     expect(response.body).toContain('process_cpu_user_seconds_total')
     expect(response.body).toContain('# TYPE order_mirror_webhooks_total counter')
     expect(response.body).toMatch(/order_mirror_reconcile_backlog\{state="due"\} 0/)
+    // Readiness per check, for alerting, from the same checks /health/ready runs.
+    expect(response.body).toMatch(/^order_mirror_ready\{check="database"\} 1$/m)
+    expect(response.body).toMatch(/^order_mirror_ready\{check="pressure"\} 1$/m)
+    // Webhook counters exist at 0 from the start, so the first invalid delivery is an increase.
+    expect(response.body).toMatch(/^order_mirror_webhooks_total\{provider="midasbuy",outcome="invalid"\} 0$/m)
+    expect(response.body).toMatch(/^order_mirror_webhooks_total\{provider="gameso",outcome="unavailable"\} 0$/m)
   })
 
   it('names every provider in the last-webhook detail, null before the first delivery', async () => {
@@ -103,6 +109,8 @@ describe('health when the database is down', () => {
       expect(live.statusCode).toBe(200)
       const metrics = await app.inject({ method: 'GET', url: '/metrics' })
       expect(metrics.statusCode).toBe(200)
+      expect(metrics.body).toMatch(/^order_mirror_ready\{check="database"\} 0$/m)
+      expect(metrics.body).toMatch(/^order_mirror_ready\{check="pressure"\} 1$/m)
     } finally {
       await app.close()
       await db.close()
