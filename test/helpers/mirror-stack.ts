@@ -3,7 +3,7 @@ import { freePort, startService, type ServiceProcess } from './service-process.j
 import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js'
 
 export const STACK_MERCHANT_KEY = 'e2e-merchant-key'
-const STACK_WEBHOOK_SECRET = 'e2e-webhook-secret'
+export const STACK_WEBHOOK_SECRET = 'e2e-webhook-secret'
 
 export interface MirrorStack {
   database: TestDatabase
