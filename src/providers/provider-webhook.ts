@@ -38,8 +38,8 @@ export type SignedClock =
 
 /** How a provider answers. Its 200 body, and, when it has one, its own failure shape. */
 export interface WebhookReplies {
-  /** The 200 body, for the outcome of the delivery. */
-  acknowledge (outcome: AcknowledgedOutcome): unknown
+  /** The 200 body, for the outcomes of the envelopes of one delivery (one, unless the body was an array). */
+  acknowledge (outcomes: readonly AcknowledgedOutcome[]): unknown
   readonly acknowledgedSchema: z.ZodType
   /**
    * null: failures are the service's `{status, code, message}`. Otherwise the provider's body for a
@@ -69,6 +69,8 @@ export interface ProviderWebhook {
   /** The refusal while no key is configured: its status (the upstream retries it) and text. */
   readonly notConfigured: { readonly status: number, readonly message: string }
   readonly clock: SignedClock
+  /** Whether the body may be a JSON array of envelopes, each stored and merged on its own. */
+  readonly acceptsArrays: boolean
   /** The event type and order reference an envelope names, when it names them, so even an invalid row can be found by order. */
   labels (envelope: unknown): { eventType: string | null, reference: string | null }
   /** An envelope → the snapshot it carries, or why it carries none. */

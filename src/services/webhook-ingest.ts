@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { isDataException } from '../db/database.js'
+import { jsonArrayElements } from '../domain/json-array-elements.js'
 import type { Provider } from '../domain/order.js'
 import { unstorablePayloadReason } from '../domain/storable-json.js'
 import { storableText } from '../domain/text.js'
@@ -28,6 +29,12 @@ export interface IngestResult {
   eventType: string | null
   /** For `invalid`: which fields failed, in the words of the 400 answer. */
   error: string | null
+  /**
+   * For a body that is a JSON array: each envelope's own result, in order. The fields above then
+   * speak for the whole delivery: `invalid` (with the first bad element named) when any element
+   * is, otherwise `applied`; no single inbox row or order.
+   */
+  elements?: IngestResult[]
 }
 
 export interface WebhookIngestOptions {
@@ -40,6 +47,12 @@ export interface WebhookIngestOptions {
 }
 
 const UNIX_SECONDS = /^\d{1,12}$/
+
+/**
+ * The inbox key of one envelope of an array body: which element of which signed body it is. Not a
+ * header the sender sent (none of the kept names can be it), so it cannot be forged by one.
+ */
+export const ARRAY_ELEMENT_HEADER = 'x-order-mirror-array-element'
 
 /** Text the payload names, cut to its column's size and made storable whatever it held. */
 function storableLabel (value: string | null, maxLength: number): string | null {
@@ -115,6 +128,14 @@ export async function settleDelivery (sync: OrderSync, entry: InboxEntry, payloa
   }
 }
 
+/** Waits for every element, so the answer never goes out while one is still being stored; then fails with the first error, if any. */
+async function settleAll (work: Array<Promise<IngestResult>>): Promise<IngestResult[]> {
+  const settled = await Promise.allSettled(work)
+  const failed = settled.find((result) => result.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+  return settled.map((result) => (result as PromiseFulfilledResult<IngestResult>).value)
+}
+
 /**
  * Webhook ingestion for any provider (SPEC §2.1): verify the signature over the exact bytes, check
  * the signed clock, parse, and hand each envelope to OrderSync, which stores it in the inbox in
@@ -149,16 +170,51 @@ export class WebhookIngest {
       if (signedAt !== null) this.checkSkew(signedAt)
     }
 
+    if (webhook.acceptsArrays && Array.isArray(payload)) return this.ingestArray(body, headers, payload, verifier)
     return this.process(this.entryOf(body, headers, verifier.keptHeaders, payload), payload)
   }
 
   /**
    * Re-applies a stored delivery through the same path a live one takes (`npm run inbox:replay`).
-   * The signature and timestamp were checked when it arrived; an old row is not too old now.
+   * The signature and timestamp were checked when it arrived; an old row is not too old now. A
+   * row is always one envelope (an array body is stored one element per row), so nothing splits here.
    */
   async replay (row: StoredInboxRow): Promise<IngestResult> {
     const stored = storedPayload(row)
     return 'result' in stored ? stored.result : this.process(row, stored.payload, row.id)
+  }
+
+  /**
+   * Each element of an array body is its own inbox row (its exact bytes, keyed by their hash, so
+   * a redelivered array or a repeated element is a duplicate per element) and its own merge; the
+   * row's kept headers say which element of which signed body it was. An empty array carries no
+   * envelope: the body itself is stored, as ignored.
+   */
+  private async ingestArray (body: Buffer, headers: IncomingHttpHeaders, payload: unknown[], verifier: WebhookVerifier): Promise<IngestResult> {
+    if (payload.length === 0) {
+      const entry = this.entryOf(body, headers, verifier.keptHeaders, payload)
+      return recordWithoutSnapshot(this.sync, entry, 'ignored', 'body: an empty array carries no notification')
+    }
+    const bodyHash = createHash('sha256').update(body).digest('hex')
+    const slices = jsonArrayElements(body)
+    if (slices.length !== payload.length) throw new Error(`an array of ${payload.length} elements was cut into ${slices.length}`)
+    const elements = await settleAll(slices.map((slice, index) => {
+      const element = payload[index]
+      const entry = this.entryOf(slice, headers, verifier.keptHeaders, element)
+      entry.headers[ARRAY_ELEMENT_HEADER] = `${index + 1}/${slices.length} of sha256:${bodyHash}`
+      return this.process(entry, element)
+    }))
+    const invalidAt = elements.findIndex((element) => element.outcome === 'invalid')
+    const invalid = elements[invalidAt]
+    return {
+      outcome: invalid === undefined ? 'applied' : 'invalid',
+      inboxId: null,
+      orderId: null,
+      reference: null,
+      eventType: null,
+      error: invalid === undefined ? null : `element ${invalidAt + 1} of ${elements.length}: ${invalid.error ?? 'invalid'}`,
+      elements
+    }
   }
 
   private entryOf (body: Buffer, headers: IncomingHttpHeaders, keptHeaders: readonly string[], envelope: unknown): InboxEntry {

@@ -67,6 +67,7 @@ export const gamesoWebhook: ProviderWebhook = {
       return envelope.success ? envelope.data.timestamp : null
     }
   },
+  acceptsArrays: false,
   labels (envelope) {
     const event = fieldOf(envelope, 'event')
     const reference = fieldOf(fieldOf(envelope, 'data'), 'reference_id')
@@ -77,7 +78,8 @@ export const gamesoWebhook: ProviderWebhook = {
   },
   read: readEnvelope,
   replies: {
-    acknowledge: (outcome) => ({ received: true, outcome }),
+    // GameSO's body is one envelope: its one outcome.
+    acknowledge: (outcomes) => ({ received: true, outcome: outcomes[0] }),
     acknowledgedSchema: receivedSchema,
     failure: null,
     failureStatuses: [400, 401, 413, 415, 503]

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { z } from 'zod'
-import { ACKNOWLEDGED_OUTCOMES, describeIssues, type DeliveryReading, type ProviderWebhook, type WebhookVerifier } from '../provider-webhook.js'
+import { describeIssues, type DeliveryReading, type ProviderWebhook, type WebhookVerifier } from '../provider-webhook.js'
 import { midasbuyOrderToSnapshot } from './midasbuy-mapping.js'
 import { isPaymentOrderResource, midasbuyOrderSchema, midasbuyWebhookEnvelopeSchema } from './midasbuy-schemas.js'
 import { createMidasBuySignatureVerifier, NONCE_HEADER, TIMESTAMP_HEADER } from './midasbuy-signature.js'
@@ -53,7 +53,7 @@ function readEnvelope (payload: unknown): DeliveryReading {
 
 const processedSchema = z.object({
   processed: z.literal(true),
-  message: z.enum(ACKNOWLEDGED_OUTCOMES).describe('What the delivery did to the order')
+  message: z.string().describe('What the delivery did to the order: `applied`, `duplicate`, `stale` or `ignored`; for an array, one per envelope, in order, comma-separated')
 }).describe('Stored; MidasBuy stops pushing this notification')
 
 const failedSchema = z.object({
@@ -62,7 +62,8 @@ const failedSchema = z.object({
 }).describe('Not processed; MidasBuy pushes it again (1 s … 168 h)')
 
 /**
- * `POST /webhooks/midasbuy/payment_notification` (SPEC §2.1): one envelope, RSA-signed over `Txgw-Timestamp\nTxgw-Nonce\nbody\n`, answered in MidasBuy's
+ * `POST /webhooks/midasbuy/payment_notification` (SPEC §2.1): one envelope or a JSON array of
+ * them, RSA-signed over `Txgw-Timestamp\nTxgw-Nonce\nbody\n`, answered in MidasBuy's
  * `{processed, message}`. Every failure MidasBuy should simply retry (database down, no key
  * configured, anything unexpected) is its documented 500. A refusal of the delivery itself keeps
  * its 4xx: MidasBuy retries any error for nine days either way, which is what lets a genuine
@@ -74,6 +75,7 @@ export const midasbuyWebhook: ProviderWebhook = {
   path: '/webhooks/midasbuy/payment_notification',
   summary: 'MidasBuy payment notification',
   describe: (config) => 'Envelope `{id, create_time, update_time, event_type, event_version, resource_type, resource_version, summary, resource}`, ' +
+    'or a JSON array of envelopes (each stored and merged on its own), ' +
     `as \`application/json\`, signed with RSA-SHA256 (Base64, header \`${config.midasbuy.signatureHeader}\`) over ` +
     '`Txgw-Timestamp\\nTxgw-Nonce\\nbody\\n`. A resource carrying payment_order_id and order_status is a payment order; ' +
     'anything else is stored as ignored. Stored in the inbox before the answer.',
@@ -84,6 +86,7 @@ export const midasbuyWebhook: ProviderWebhook = {
   notConfigured: { status: 500, message: 'No MidasBuy platform public key is configured; retry later' },
   // Txgw-Timestamp is Unix seconds (as MidasPay documents it; MidasBuy's docs cut off before saying).
   clock: { in: 'header', label: TIMESTAMP_HEADER },
+  acceptsArrays: true,
   labels (envelope) {
     const reference = resourceOf(envelope)?.payment_order_id
     const event = typeof envelope === 'object' && envelope !== null ? (envelope as { event_type?: unknown }).event_type : undefined
@@ -94,7 +97,7 @@ export const midasbuyWebhook: ProviderWebhook = {
   },
   read: readEnvelope,
   replies: {
-    acknowledge: (outcome) => ({ processed: true, message: outcome }),
+    acknowledge: (outcomes) => ({ processed: true, message: outcomes.join(', ') }),
     acknowledgedSchema: processedSchema,
     failure: {
       schema: failedSchema,
