@@ -37,7 +37,7 @@ export const errorBodySchema = z.object({
   status: z.number().int(),
   code: z.string(),
   message: z.string()
-}).describe('Error, in GameSO\'s shape')
+}).describe('Error: `{status, code, message}`')
 
 export type ErrorBody = z.infer<typeof errorBodySchema>
 

@@ -4,9 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { ConfigError, loadConfig, parseConfig, type Config } from '../config.js'
 import { credentialsInForce } from '../local-dev/local-credentials.js'
 import { localUrl } from '../local-dev/start-banner.js'
-import { providers, type ProviderName } from '../providers/index.js'
+import { providers } from '../providers/index.js'
 import { entryPoint, waitUntilReady } from './child-service.js'
-import { SAMPLE_SENDERS } from './send-arguments.js'
 
 // `npm run simulator -- --with-mirror`: the simulator plays every upstream for a mirror on this
 // machine, so a merchant can create an order, watch its webhook arrive and read it, by hand and
@@ -18,16 +17,6 @@ export interface SandboxSimulator {
   url: string
   /** The variables that point a mirror at it, for every upstream (as its start lines print them). */
   mirrorEnvironment (): Record<string, string>
-}
-
-/**
- * The secret an upstream's webhooks share with the mirror, for those that sign with one: the one
- * the mirror already verifies (configured or local), so `npm run send` keeps working beside it.
- * Upstreams that sign with a key pair bring their key in the simulator's mirror variables.
- */
-const SHARED_WEBHOOK_SECRET: Record<ProviderName, ((config: Config) => string | undefined) | null> = {
-  gameso: (config) => config.gameso.webhookSecrets[0],
-  midasbuy: null
 }
 
 const STOP_PATIENCE_MS = 15_000
@@ -52,15 +41,17 @@ async function control (simulator: SandboxSimulator, name: string, method: 'GET'
 
 /** Every upstream's webhooks to the mirror's route for it (beside any URL already set), signed as the mirror verifies. */
 async function pointWebhooksAt (simulator: SandboxSimulator, mirrorUrl: string, config: Config): Promise<void> {
-  for (const { name } of providers) {
+  // The secret is the one the mirror already verifies (configured or local), so `npm run send` keeps
+  // working beside it; upstreams that sign with a key pair bring their key in the simulator's mirror variables.
+  for (const { name, sample } of providers) {
     const settings = await control(simulator, name, 'GET')
     const urls = Array.isArray(settings.webhookUrls) ? settings.webhookUrls.filter((url): url is string => typeof url === 'string') : []
-    const secretOf = SHARED_WEBHOOK_SECRET[name]
+    const secretOf = sample.sharedSecret
     const secret = secretOf === null || settings.webhookSecretSet === true
       ? undefined
       : secretOf(config) ?? `sandbox_${randomBytes(24).toString('base64url')}`
     await control(simulator, name, 'POST', {
-      webhookUrls: [...new Set([...urls, `${mirrorUrl}${SAMPLE_SENDERS[name].webhookPath}`])],
+      webhookUrls: [...new Set([...urls, `${mirrorUrl}${sample.webhookPath}`])],
       ...(secret === undefined ? {} : { webhookSecret: secret })
     })
   }

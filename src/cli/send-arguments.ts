@@ -1,14 +1,11 @@
 import { parseArgs } from 'node:util'
-import { PROVIDERS, type Provider } from '../domain/order.js'
-import { gamesoSampleWebhook } from '../providers/gameso/gameso-sample-webhook.js'
-import { midasbuySampleNotification } from '../providers/midasbuy/midasbuy-sample-notification.js'
+import { providers, type ProviderName } from '../providers/index.js'
 import type { SampleWebhookSender } from '../providers/sample-webhook.js'
 
-/** One sender per provider: `npm run send` itself knows no provider. */
-export const SAMPLE_SENDERS: Record<Provider, SampleWebhookSender> = {
-  gameso: gamesoSampleWebhook,
-  midasbuy: midasbuySampleNotification
-}
+/** One sender per provider of the registry: `npm run send` itself knows no provider. */
+export const SAMPLE_SENDERS = Object.fromEntries(providers.map((provider) => [provider.name, provider.sample])) as Record<ProviderName, SampleWebhookSender>
+
+const PROVIDER_NAMES: readonly ProviderName[] = providers.map((provider) => provider.name)
 
 const BIGINT_MAX = 9_223_372_036_854_775_807n
 const MAX_REFERENCE_LENGTH = 255
@@ -22,19 +19,19 @@ export const SEND_USAGE = `Usage:
 Posts a webhook built and signed as the upstream does to the running mirror, then prints the
 answer and the order as GET on the merchant API shows it.
 
-${PROVIDERS.map((name) => `  ${name.padEnd(9)} events: ${SAMPLE_SENDERS[name].events.join(', ')}\n            --status: ${SAMPLE_SENDERS[name].statuses.join(', ')}`).join('\n')}
+${providers.map(({ name, sample }) => `  ${name.padEnd(9)} events: ${sample.events.join(', ')}\n            --status: ${sample.statuses.join(', ')}`).join('\n')}
 
   replay      sends a stored inbox row again: its exact bytes, with the headers it arrived
               with when they still verify, else re-signed (the output says which)
 
 Options:
-  --ref R         the order's reference (GameSO reference_id, MidasBuy payment_order_id); default: a new one
+  --ref R         the order's reference (${providers.map(({ displayName, sample }) => `${displayName} ${sample.referenceField}`).join(', ')}); default: a new one
   --status S      the provider's status, when the event does not say it
   --to URL        where to post: a mirror's base URL (default http://127.0.0.1:$PORT) or a full webhook URL
-  --key-file FILE sign with the GameSO secret or the MidasBuy private key (PEM) in FILE
+  --key-file FILE sign with the ${providers.map(({ displayName, sample }) => `${displayName} ${sample.keyFileHolds}`).join(' or the ')} in FILE
   -h, --help      this text
 
-Keys come from --key-file, else the mirror's configuration (GAMESO_WEBHOOK_SECRETS, API_KEYS),
+Keys come from --key-file, else the mirror's configuration (${[...providers.flatMap(({ sample }) => sample.configuredKeyVariable ?? []), 'API_KEYS'].join(', ')}),
 else the local development credentials npm start made in .data/credentials.json.
 `
 
@@ -51,8 +48,8 @@ export interface SendOptions {
   keyFile: string | undefined
 }
 
-function isProvider (value: string): value is Provider {
-  return (PROVIDERS as readonly string[]).includes(value)
+function isProvider (value: string): value is ProviderName {
+  return (PROVIDER_NAMES as readonly string[]).includes(value)
 }
 
 /** The reference must survive the trip into a URL path and back, which `.`, `..` and control characters do not. */
@@ -94,7 +91,7 @@ export function parseSendArguments (argv: readonly string[]): { command: SendCom
     return { command: { kind: 'replay', inboxId: second }, options }
   }
   if (first === undefined) throw new SendUsageError('name a provider and an event, or replay and an inbox id')
-  if (!isProvider(first)) throw new SendUsageError(`unknown provider ${JSON.stringify(first)}: one of ${PROVIDERS.join(', ')}, or replay`)
+  if (!isProvider(first)) throw new SendUsageError(`unknown provider ${JSON.stringify(first)}: one of ${PROVIDER_NAMES.join(', ')}, or replay`)
   const sender = SAMPLE_SENDERS[first]
   if (second === undefined) throw new SendUsageError(`name the event to send: ${sender.events.join(', ')}`)
   if (values.ref !== undefined) checkReference(values.ref)

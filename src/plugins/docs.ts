@@ -4,13 +4,22 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { jsonSchemaTransform } from 'fastify-type-provider-zod'
 import { ROUTE_EXAMPLES, type NamedExample, type RouteExamples } from '../docs/route-examples.js'
+import { providers } from '../providers/index.js'
+
+/** "GameSO and MidasBuy": every upstream of the registry, as people write it. */
+const UPSTREAMS = providers.map((provider) => provider.displayName).join(' and ')
+
+/** The upstreams whose webhook route answers failures in a shape of its own. */
+const OWN_FAILURE_SHAPES = providers
+  .filter((provider) => provider.webhook.replies.failure !== null)
+  .map((provider) => `${provider.displayName}'s webhook route answers ${provider.webhook.replies.failure?.shape ?? ''}`)
 
 const DESCRIPTION = [
-  'Local mirror of GameSO and MidasBuy orders. Every error body is `{status, code, message}` (MidasBuy\'s webhook route answers `{processed, message}`).',
+  `Local mirror of ${UPSTREAMS} orders. Every error body is \`{status, code, message}\`${OWN_FAILURE_SHAPES.length > 0 ? ` (${OWN_FAILURE_SHAPES.join('; ')})` : ''}.`,
   '',
   '**Try it from this page:** press **Authorize** and enter an API key: one of `API_KEYS`, or, on a zero-configuration `npm start`, ' +
     'the local key its start banner prints (kept in `.data/credentials.json`). Then open a route, **Try it out**, **Execute**. ' +
-    'The examples are GameSO\'s and MidasBuy\'s own example payloads. Webhook routes need the upstream\'s signature: ' +
+    `The examples are ${providers.map((provider) => `${provider.displayName}'s`).join(' and ')} own example payloads. Webhook routes need the upstream's signature: ` +
     '`npm run send` posts signed ones from a terminal.'
 ].join('\n')
 
@@ -70,7 +79,7 @@ export const docsPlugin = fp(async function docsPlugin (app: FastifyInstance) {
       info: { title: 'order-mirror', description: DESCRIPTION, version: '1.0.0' },
       tags: [
         { name: 'orders', description: 'Merchant API: every route needs X-API-Key (Authorize)' },
-        { name: 'webhooks', description: 'Where GameSO and MidasBuy post; signed by the upstream' },
+        { name: 'webhooks', description: `Where ${UPSTREAMS} post; signed by the upstream` },
         { name: 'ops', description: 'Health and metrics, no key' }
       ],
       components: {

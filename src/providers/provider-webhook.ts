@@ -47,6 +47,8 @@ export interface WebhookReplies {
    */
   readonly failure: null | {
     readonly schema: z.ZodType
+    /** The shape in words, for the docs: `{processed, message}`. */
+    readonly shape: string
     body (message: string): unknown
     readonly serverErrorStatus: number
   }

@@ -46,6 +46,17 @@ export interface StoredDelivery {
 
 export interface SampleWebhookSender {
   provider: Provider
+  /** What the provider calls an order's reference, for the usage text: `reference_id`. */
+  referenceField: string
+  /** What a `--key-file` holds for this provider, for the usage text: `secret`, `private key (PEM)`. */
+  keyFileHolds: string
+  /** The variable of the mirror's configuration a signing key can come from, if any. */
+  configuredKeyVariable: string | null
+  /**
+   * The secret this upstream's webhooks share with the mirror, for upstreams that sign with one
+   * (undefined while none is configured); null for upstreams that sign with a key pair.
+   */
+  sharedSecret: ((config: Config) => string | undefined) | null
   /** The event names accepted on the command line. */
   events: readonly string[]
   /** The statuses `--status` accepts. */

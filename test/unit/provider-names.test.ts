@@ -35,16 +35,12 @@ const NOT_YET_GENERIC: Record<string, string> = {
   'src/routes/order-commands.ts': 'GameSO create, track and sync routes',
   'src/routes/orders.ts': 'GameSO read routes and their presenter',
   'src/services/order-commands.ts': 'create, track and sync through the GameSO client',
-  // Ingest side, cleared in the next changes.
-  'src/cli/sandbox.ts': 'names each provider\'s sender; becomes a loop over the registry',
-  'src/cli/send-arguments.ts': 'imports each provider\'s sample sender; they move to the provider modules',
-  'src/docs/route-examples.ts': 'imports each provider\'s documentation examples; they move to the provider modules',
+  // Ingest side: the provider names as a type, and the local development credentials (a file
+  // format of their own, .data/credentials.json), still to be made generic.
   'src/domain/order.ts': 'lists the provider names as a type; the list moves to the registry',
-  'src/errors.ts': 'describes the error shape by GameSO\'s name',
   'src/local-dev/local-credentials.ts': 'generates each provider\'s local webhook credentials',
   'src/local-dev/local-start.ts': 'hands the local credentials to the configuration',
   'src/local-dev/start-banner.ts': 'prints each provider\'s local credentials',
-  'src/plugins/docs.ts': 'the OpenAPI description names the upstreams',
   // Generic files that name a provider's configuration: each provider module will say what it needs.
   'src/logger.ts': 'redacts each provider\'s signature header by its configuration path',
   'src/server.ts': 'warns when the GameSO webhook secret is missing'

@@ -114,6 +114,10 @@ function resend (stored: StoredDelivery, context: SigningContext): SignedDeliver
 
 export const gamesoSampleWebhook: SampleWebhookSender = {
   provider: 'gameso',
+  referenceField: 'reference_id',
+  keyFileHolds: 'secret',
+  configuredKeyVariable: 'GAMESO_WEBHOOK_SECRETS',
+  sharedSecret: (config) => config.gameso.webhookSecrets[0],
   events: EVENTS,
   statuses: GAMESO_STATUSES,
   webhookPath: '/webhooks/gameso',

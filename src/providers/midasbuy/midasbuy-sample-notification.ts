@@ -86,6 +86,10 @@ function resend (stored: StoredDelivery, context: SigningContext): SignedDeliver
 
 export const midasbuySampleNotification: SampleWebhookSender = {
   provider: 'midasbuy',
+  referenceField: 'payment_order_id',
+  keyFileHolds: 'private key (PEM)',
+  configuredKeyVariable: null,
+  sharedSecret: null,
   events: [EVENT],
   statuses: MIDASBUY_STATUSES,
   webhookPath: '/webhooks/midasbuy/payment_notification',

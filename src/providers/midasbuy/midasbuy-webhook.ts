@@ -101,6 +101,7 @@ export const midasbuyWebhook: ProviderWebhook = {
     acknowledgedSchema: processedSchema,
     failure: {
       schema: failedSchema,
+      shape: '`{processed, message}`',
       body: (message) => ({ processed: false, message }),
       serverErrorStatus: 500
     },
