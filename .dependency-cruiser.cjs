@@ -95,6 +95,13 @@ module.exports = {
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] }
     },
     {
+      name: 'tracing-sdk-only-when-on',
+      severity: 'error',
+      comment: 'The OpenTelemetry SDK, its exporter and @fastify/otel load only when tracing is configured: import them dynamically (src/tracing). The API (@opentelemetry/api) is a no-op without them and may be imported anywhere.',
+      from: { path: '^src/' },
+      to: { path: 'node_modules/(@fastify/otel|@opentelemetry/(?!api/))', dependencyTypesNot: ['dynamic-import', 'type-only'] }
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that resolves to nothing.',

@@ -231,6 +231,12 @@ const declaration = {
     sampleIntervalMs: variable('LOAD_SHED_SAMPLE_INTERVAL_MS', integer(10, 60_000).default(1000))
   },
 
+  tracing: {
+    /** OTLP/HTTP collector base URL (spans go to `<it>/v1/traces`); unset: no tracing, and the OpenTelemetry SDK is not loaded. */
+    otlpEndpoint: variable('OTEL_EXPORTER_OTLP_ENDPOINT', httpUrl.nullable().default(null)),
+    /** `service.name` of the spans. */
+    serviceName: variable('OTEL_SERVICE_NAME', z.string().min(1).max(200).default('order-mirror'))
+  },
   /** The commit `order_mirror_build_info` reports; unset: the checkout's git HEAD, or `unknown` without git (an image passes it as a build argument). */
   buildCommit: variable('BUILD_COMMIT', z.string().regex(/^[0-9A-Za-z._-]{1,64}$/, 'expected a commit id or tag (letters, digits, . _ -)').nullable().default(null)),
   /** Identifies this instance in poll leases and logs. */

@@ -1,5 +1,6 @@
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.js'
+import { traceLogFields } from './tracing/log-correlation.js'
 
 /** Header names whose values are credentials; lower-case, as Node hands headers over. */
 function secretHeaders (config: Config): string[] {
@@ -25,6 +26,8 @@ export function loggerOptions (config: Config, destinationIsTty = process.stdout
   ])
   return {
     level: config.logLevel,
+    // Only when tracing is on: every line written inside a span then names its trace.
+    ...(config.tracing.otlpEndpoint !== null ? { mixin: traceLogFields } : {}),
     redact: {
       paths: [
         ...headerPaths,

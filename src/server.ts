@@ -7,6 +7,7 @@ import { migrate } from './db/migrator.js'
 import { resolveDatabase } from './db/resolve-database.js'
 import { prepareLocalStart } from './local-dev/local-start.js'
 import { loggerOptions } from './logger.js'
+import { startTracing } from './tracing/tracing.js'
 
 function readConfig (): Config {
   try {
@@ -37,6 +38,10 @@ async function main () {
     announceLocalStart = local.announce
   }
 
+  // Before the app is built, so its spans have a provider from the first request on.
+  const tracing = await startTracing(config)
+  if (tracing) log.info({ endpoint: config.tracing.otlpEndpoint }, 'tracing to OTLP collector')
+
   const db = createDatabase(config.databaseUrl, databaseOptions(config))
   const migration = await migrate(db.pool)
   log.info({ applied: migration.applied, alreadyApplied: migration.alreadyApplied },
@@ -53,6 +58,8 @@ async function main () {
     else log.info({ signal }, 'shutting down')
     await app.close()
     await db.close()
+    // Last, so the spans of the shutdown itself are sent too.
+    await tracing?.shutdown()
     if (embedded) await embedded.stop()
     log.info('stopped')
   })

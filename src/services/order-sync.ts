@@ -3,6 +3,7 @@ import type { MergeDecision } from '../domain/merge.js'
 import { snapshotHash, type OrderSnapshot, type SnapshotSource } from '../domain/order.js'
 import type { InboxEntry, InboxOutcome } from '../repositories/inbox-repository.js'
 import { mergeBatch, type MergeDelivery, type MergeResult } from '../repositories/orders-repository.js'
+import { inSpan } from '../tracing/spans.js'
 import { MergeBatcher, type BatchReport } from './merge-batcher.js'
 
 export interface ApplyOptions {
@@ -75,15 +76,20 @@ export class OrderSync {
   }
 
   async applySnapshot (snapshot: OrderSnapshot, options: ApplyOptions): Promise<ApplyResult> {
-    const result = await this.batcher.submit({
-      snapshot,
-      hash: snapshotHash(snapshot),
-      source: options.source,
-      authoritative: options.authoritative === true,
-      inbox: options.inbox ? { entry: options.inbox, replay: options.replay === true } : null
+    const attributes = { 'order_mirror.provider': snapshot.provider, 'order_mirror.reference': snapshot.reference, 'order_mirror.source': options.source }
+    // The span covers the wait for a batch and its commit: what this snapshot's caller waits for.
+    return inSpan('order.merge', attributes, async (span) => {
+      const result = await this.batcher.submit({
+        snapshot,
+        hash: snapshotHash(snapshot),
+        source: options.source,
+        authoritative: options.authoritative === true,
+        inbox: options.inbox ? { entry: options.inbox, replay: options.replay === true } : null
+      })
+      if (result.decision === null) throw new Error('a merged snapshot came back without a decision')
+      span.setAttribute('order_mirror.decision', result.decision)
+      return { ...result, decision: result.decision }
     })
-    if (result.decision === null) throw new Error('a merged snapshot came back without a decision')
-    return { ...result, decision: result.decision }
   }
 
   /**

@@ -8,6 +8,7 @@ import { storableText } from '../domain/text.js'
 import { AppError, BadRequestError } from '../errors.js'
 import type { DeliveryReading, ProviderWebhook, SignatureFailureReason, WebhookVerifier } from '../providers/provider-webhook.js'
 import type { InboxEntry, InboxOutcome, StoredInboxRow } from '../repositories/inbox-repository.js'
+import { inSpanSync } from '../tracing/spans.js'
 import type { OrderSync } from './order-sync.js'
 
 /** Why a delivery was refused before anything was stored; the label of the signature-failure counter. */
@@ -155,7 +156,11 @@ export class WebhookIngest {
     const { webhook } = this.provider
     const { verifier } = this.options
     if (verifier === null) throw new AppError(webhook.notConfigured.status, 'WEBHOOK_NOT_CONFIGURED', webhook.notConfigured.message)
-    const signature = verifier.check(body, headers)
+    const signature = inSpanSync('webhook.verify', { 'order_mirror.provider': this.provider.name }, (span) => {
+      const checked = verifier.check(body, headers)
+      span.setAttribute('order_mirror.signature', checked.valid ? 'valid' : checked.reason)
+      return checked
+    })
     if (!signature.valid) throw new WebhookRejectedError(signature.reason, 'INVALID_SIGNATURE', signature.message)
     if (webhook.clock.in === 'header') this.checkHeaderClock(signature.signedAt ?? '')
 

@@ -1,4 +1,6 @@
 import type { BaseLogger } from 'pino'
+import { requestIdHeader } from '../tracing/request-id.js'
+import { inSpan, SpanKind, traceContextHeaders } from '../tracing/spans.js'
 import type { Clock } from './clock.js'
 import { HttpExchange, type HttpAnswer, type HttpRequest, type UpstreamMetrics } from './http-exchange.js'
 import { UpstreamThrottle } from './throttle.js'
@@ -16,7 +18,8 @@ export interface UpstreamCallerOptions {
   maxRequestsPerSecond: number
   maxConcurrency: number
   timeoutMs: number
-  log: Pick<BaseLogger, 'warn'>
+  /** `debug`: one line per answer, with the request id it was sent under. */
+  log: Pick<BaseLogger, 'warn' | 'debug'>
   metrics?: UpstreamMetrics | undefined
   clock?: Clock
   /** How long to pause after a 429 that came without Retry-After (neither upstream documents a 429). */
@@ -82,7 +85,23 @@ export class UpstreamCaller {
     return this.throttle.state()
   }
 
+  /** One call, in a client span (queueing in the throttle included) that the upstream sees as its parent. */
   async call (operation: string, prepare: () => HttpRequest, options: UpstreamCallOptions = {}): Promise<HttpAnswer> {
+    const { provider } = this.options
+    return inSpan(`${provider} ${operation}`, { 'order_mirror.provider': provider, 'order_mirror.operation': operation }, async (span) => {
+      // Read now: the throttle may send this call from inside another one's turn, in its context.
+      const correlation = { ...requestIdHeader(), ...traceContextHeaders() }
+      const answer = await this.send(operation, () => {
+        const outgoing = prepare()
+        return { ...outgoing, headers: { ...outgoing.headers, ...correlation } }
+      }, options)
+      span.setAttribute('http.response.status_code', answer.status)
+      this.options.log.debug({ provider, operation, status: answer.status, requestId: correlation['x-request-id'] ?? null }, 'upstream answered')
+      return answer
+    }, SpanKind.CLIENT)
+  }
+
+  private async send (operation: string, prepare: () => HttpRequest, options: UpstreamCallOptions): Promise<HttpAnswer> {
     const call: UpstreamCall = { provider: this.options.provider, upstream: this.options.upstream, operation }
     const priority = options.priority ?? 'interactive'
     const deadline = priority === 'interactive' ? this.throttle.now() + this.options.timeoutMs : undefined
