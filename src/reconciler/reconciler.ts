@@ -15,6 +15,8 @@ import {
   type ReconcileState
 } from '../repositories/reconcile-repository.js'
 import type { OrderSync } from '../services/order-sync.js'
+import { withRequestId } from '../tracing/request-id.js'
+import { inSpan, startSpan, withSpan } from '../tracing/spans.js'
 import { UpstreamError, UpstreamRateLimitedError } from '../upstream/upstream-errors.js'
 import { pollBackoffMs } from './backoff.js'
 
@@ -192,18 +194,27 @@ export class Reconciler {
     const mostlySettled = new Promise<void>((resolve) => { signalMostlySettled = resolve })
     if (unsettled <= refillAt) signalMostlySettled()
 
-    const done = Promise.all(claimed.map(async (order) => {
-      const outcome = await this.pollOne(order, owner, sendBy)
+    // A batch that claimed nothing did no work worth a trace. Its polls' upstream calls carry its id.
+    const batchSpan = claimed.length > 0 ? startSpan('reconcile.batch', { 'order_mirror.provider': POLLED_PROVIDER, 'order_mirror.claimed': claimed.length }) : undefined
+    const done = withRequestId(owner, () => withSpan(batchSpan, () => Promise.all(claimed.map(async (order) => {
+      const outcome = await inSpan('reconcile.poll', { 'order_mirror.provider': order.provider, 'order_mirror.reference': order.reference }, async (span) => {
+        const polled = await this.pollOne(order, owner, sendBy)
+        span.setAttribute('order_mirror.result', polled)
+        return polled
+      })
       result.results[outcome] = (result.results[outcome] ?? 0) + 1
       if (outcome !== 'released') this.deps.metrics.pollsTotal.inc({ provider: order.provider, result: outcome })
       if (ANSWERED.has(outcome)) this.lastAnsweredAt.set(order.provider, new Date())
       if (--unsettled <= refillAt) signalMostlySettled()
-    })).then(() => {
+    })))).then(() => {
       if (claimed.length > 0) this.deps.log.debug({ owner, ...result }, 'reconcile batch done')
       return result
     })
     this.batches.add(done)
-    done.finally(() => this.batches.delete(done)).catch(() => {})
+    done.finally(() => {
+      this.batches.delete(done)
+      batchSpan?.end()
+    }).catch(() => {})
     return { claimed: claimed.length, mostlySettled, done }
   }
 

@@ -46,9 +46,9 @@ export function startSpan (name: string, attributes: Attributes): Span {
   return tracer.startSpan(name, { attributes })
 }
 
-/** Runs `work` with `span` as the active span, so what it starts is a child of it. */
-export function withSpan<T> (span: Span, work: () => T): T {
-  return context.with(trace.setSpan(context.active(), span), work)
+/** Runs `work` with `span` as the active span, so what it starts is a child of it; without one, as it is. */
+export function withSpan<T> (span: Span | undefined, work: () => T): T {
+  return span === undefined ? work() : context.with(trace.setSpan(context.active(), span), work)
 }
 
 /** The active trace as W3C trace-context headers (traceparent), for an outgoing call; empty while tracing is off. */

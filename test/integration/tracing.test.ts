@@ -63,11 +63,16 @@ describe('tracing (spans to an in-memory exporter)', () => {
       API_KEYS: MERCHANT_KEY,
       GAMESO_BASE_URL: simulatorUrl,
       GAMESO_API_KEY: API_KEY,
-      GAMESO_WEBHOOK_SECRETS: WEBHOOK_SECRET
+      GAMESO_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+      // The loop claims once at start and then sleeps: the poll test drives tick() itself.
+      RECONCILE_ENABLED: 'true',
+      RECONCILE_INTERVAL_MS: '600000',
+      INSTANCE_ID: 'tracing-test'
     })
     const logger = pino(loggerOptions(config, false), { write: (line: string) => { logLines.push(JSON.parse(line) as Record<string, unknown>) } })
     app = await buildApp(config, { db: database.db, logger })
     await app.ready()
+    await until(() => app.reconciler?.lastClaim !== null)
   })
 
   beforeEach(() => {
@@ -121,6 +126,30 @@ describe('tracing (spans to an in-memory exporter)', () => {
 
     const sent = upstreamHeaders.find((headers) => headers['x-request-id'] === 'merchant-req-42')
     expect(sent?.traceparent).toBe(`00-${call.spanContext().traceId}-${call.spanContext().spanId}-01`)
+  })
+
+  it('traces a poll: the batch, each poll, its GameSO call and its merge, the batch id sent as the request id', async () => {
+    simulator.control.seedOrders([{ reference_id: 'traced-poll-1', status: 'completed' }])
+    await database.db.pool.query(`
+      INSERT INTO orders (provider, reference, status, provider_status, status_rank, last_source, next_poll_at, tracking_since)
+      VALUES ('gameso', 'traced-poll-1', 'pending', 'pending', 1, 'create', now() - interval '1 second', now() - interval '1 hour')`)
+    const tick = await app.reconciler?.tick()
+    expect(tick).toEqual({ claimed: 1, results: { applied: 1 } })
+
+    const batch = await one('reconcile.batch')
+    const poll = await one('reconcile.poll')
+    const call = await one('gameso get_order')
+    const merge = await one('order.merge')
+    expect(batch.parentSpanContext).toBeUndefined()
+    expect(batch.attributes).toMatchObject({ 'order_mirror.provider': 'gameso', 'order_mirror.claimed': 1 })
+    expect(poll.attributes).toMatchObject({ 'order_mirror.reference': 'traced-poll-1', 'order_mirror.result': 'applied' })
+    expect(merge.attributes).toMatchObject({ 'order_mirror.source': 'poll', 'order_mirror.decision': 'apply' })
+    expect(ancestry(call)).toEqual(['reconcile.poll', 'reconcile.batch'])
+    expect(ancestry(merge)).toEqual(['reconcile.poll', 'reconcile.batch'])
+
+    const sent = upstreamHeaders.filter((headers) => headers.traceparent?.includes(call.spanContext().spanId))
+    expect(sent).toHaveLength(1)
+    expect(sent[0]?.['x-request-id']).toMatch(/^tracing-test#\d+$/)
   })
 
   it('traces a create forwarded to GameSO', async () => {
