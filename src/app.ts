@@ -9,13 +9,13 @@ import { merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
 import { docsPlugin } from './plugins/docs.js'
 import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
-import { gamesoPlugin } from './plugins/gameso.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
 import { loadSheddingPlugin } from './plugins/load-shedding.js'
 import { orderCommandsPlugin } from './plugins/order-commands.js'
 import { orderSyncPlugin } from './plugins/order-sync.js'
 import { readinessPlugin } from './plugins/readiness.js'
 import { reconcilerPlugin } from './plugins/reconciler.js'
+import { upstreamsPlugin } from './plugins/upstreams.js'
 import { webhookIngestPlugin } from './plugins/webhook-ingest.js'
 import { providers } from './providers/index.js'
 import { healthRoutes } from './routes/health.js'
@@ -95,7 +95,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(readinessPlugin)
   await app.register(loadSheddingPlugin)
   await app.register(databasePlugin, { db, closeOnShutdown: deps.db === undefined })
-  await app.register(gamesoPlugin)
+  await app.register(upstreamsPlugin)
   await app.register(orderSyncPlugin)
   await app.register(webhookIngestPlugin)
   await app.register(orderCommandsPlugin)
@@ -112,7 +112,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   // One webhook route per provider of the registry, each at the path its module fixes.
   for (const provider of providers) await app.register(webhookRoutes(provider))
 
-  // Background work last: its onClose then runs first, before the GameSO client and the database go.
+  // Background work last: its onClose then runs first, before the upstream clients and the database go.
   await app.register(reconcilerPlugin)
 
   return app

@@ -10,18 +10,24 @@ export interface CreatedBy {
   [key: string]: unknown
 }
 
+/**
+ * Every provider's item columns: each presenter reads the ones its upstream's shape has. The
+ * repository fills them all; the ones only MidasBuy's shape has may be left out elsewhere.
+ */
 export type StoredOrderItem = Pick<OrderItemSnapshot,
   'sku' | 'quantity' | 'completedQuantity' | 'failedQuantity' | 'status' | 'subtotalAmount' | 'discountAmount' |
-  'totalAmount' | 'failureCode' | 'failureMessage'>
+  'totalAmount' | 'failureCode' | 'failureMessage'> &
+  Partial<Pick<OrderItemSnapshot, 'productId' | 'gameProductId' | 'productType' | 'currency' | 'priceAmount'>>
 
 /**
- * An order and its items (by position) as the read API needs them: the stored snapshot, whose
- * upstream clock is null while no upstream has reported the order, plus the mirror's own times.
+ * An order and its items (by position) as the read API needs them, whichever provider it is of:
+ * the stored snapshot, whose upstream clock is null while no upstream has reported the order,
+ * plus the mirror's own times. One repository path fills it; each provider's presenter renders it.
  */
 export interface StoredOrder extends Pick<OrderSnapshot,
   'provider' | 'reference' | 'providerOrderId' | 'status' | 'providerStatus' | 'userId' | 'serverId' | 'characterId' |
   'currency' | 'subtotalAmount' | 'discountAmount' | 'totalAmount' | 'sourceType' | 'failureCode' | 'failureMessage' |
-  'upstreamCreatedAt' | 'completedAt'> {
+  'upstreamCreatedAt' | 'completedAt'>, Partial<Pick<OrderSnapshot, 'providerAttributes'>> {
   id: string
   createdBy: CreatedBy | null
   upstreamUpdatedAt: Date | null
@@ -29,29 +35,4 @@ export interface StoredOrder extends Pick<OrderSnapshot,
   createdAt: Date
   updatedAt: Date
   items: StoredOrderItem[]
-}
-
-// MidasBuy's OrderQuery shape needs columns the GameSO-shaped StoredOrder leaves out (provider
-// attributes, product ids, unit prices).
-
-export interface StoredMidasBuyItem {
-  productId: string | null
-  gameProductId: string | null
-  productType: string | null
-  quantity: number
-  currency: string | null
-  priceAmount: string | null
-}
-
-export interface StoredMidasBuyOrder {
-  reference: string
-  providerStatus: string
-  userId: string | null
-  serverId: string | null
-  currency: string | null
-  totalAmount: string | null
-  providerAttributes: Record<string, unknown> | null
-  upstreamCreatedAt: Date | null
-  upstreamUpdatedAt: Date
-  items: StoredMidasBuyItem[]
 }

@@ -77,13 +77,14 @@ export function createMetrics (options: MetricsOptions = {}) {
     }),
     reconcileBacklog: new Gauge({
       name: 'order_mirror_reconcile_backlog',
-      help: 'Orders the reconciler follows, by state: due (poll time reached) and waiting (sampled at scrape)',
-      labelNames: ['state'] as const,
+      help: 'Orders the reconciler follows, by provider and state: due (poll time reached) and waiting (sampled at scrape)',
+      labelNames: ['provider', 'state'] as const,
       registers: [registry]
     }),
     reconcileLagSeconds: new Gauge({
       name: 'order_mirror_reconcile_lag_seconds',
-      help: 'How long the most overdue followed order has been waiting for its poll (sampled at scrape)',
+      help: 'How long the most overdue followed order of each provider has been waiting for its poll (sampled at scrape)',
+      labelNames: ['provider'] as const,
       registers: [registry]
     }),
     reconcileOldestUnreconciledAgeSeconds: new Gauge({
@@ -143,8 +144,8 @@ export function createMetrics (options: MetricsOptions = {}) {
     }),
     ordersAbandoned: new Gauge({
       name: 'order_mirror_orders_unresolved',
-      help: 'Orders the reconciler stopped following without a final state, by reason (sampled at scrape)',
-      labelNames: ['reason'] as const,
+      help: 'Orders the reconciler stopped following without a final state, by provider and reason (sampled at scrape)',
+      labelNames: ['provider', 'reason'] as const,
       registers: [registry]
     })
   }

@@ -1,5 +1,10 @@
+import type { BaseLogger } from 'pino'
+import type { Config } from '../config.js'
+import type { OrderSnapshot } from '../domain/order.js'
 import type { RouteExamples } from '../docs/route-example-types.js'
 import type { SimulatorPersonality } from '../simulator/personality.js'
+import type { UpstreamMetrics } from '../upstream/http-exchange.js'
+import type { CallOptions, FetchOrderResult, UpstreamOrderClient } from '../upstream/upstream-client.js'
 import type { ProviderWebhook } from './provider-webhook.js'
 import type { SampleWebhookSender } from './sample-webhook.js'
 
@@ -20,4 +25,78 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
   readonly sample: SampleWebhookSender
   /** What /docs shows for this provider's routes, by `METHOD /path`. */
   readonly routeExamples: Readonly<Record<string, RouteExamples>>
+  /** The upstream's order API, for providers the mirror can ask about an order (poll, read-through, sync, track). */
+  readonly api?: ProviderApi
+}
+
+/** What building a provider's client needs from the app. */
+export interface UpstreamClientDependencies {
+  log: Pick<BaseLogger, 'warn'>
+  metrics?: UpstreamMetrics | undefined
+}
+
+/** The part of a provider module that talks to the upstream's order API. */
+export interface ProviderApi {
+  /** Said when the client is off (readiness, start log, 503 to a command): which variables turn it on. */
+  readonly requires: string
+  /** Provider status a followed order has before the upstream has said anything about it. */
+  readonly placeholderStatus: string
+  /** The provider's client for this configuration, or null when its credentials are not set. */
+  connect (config: Config, deps: UpstreamClientDependencies): UpstreamConnection | null
+}
+
+/**
+ * One provider's client, bound to its mapping: generic code (reconciler, read-through, sync,
+ * track) fetches canonical snapshots and never sees the upstream's own order type. One
+ * connection per provider per process, so its rate limit covers every call.
+ */
+export interface UpstreamConnection {
+  readonly provider: OrderSnapshot['provider']
+  readonly displayName: string
+  /** What the upstream calls an order's reference, for messages (`reference_id`, `payment_order_id`). */
+  readonly referenceName: string
+  /** The client itself, for the calls only this provider has (a create). */
+  readonly client: UpstreamOrderClient<unknown>
+  /** The client's own limits, which size the reconciler's lease. */
+  readonly maxRequestsPerSecond: number
+  readonly timeoutMs: number
+  fetchSnapshot (reference: string, options?: CallOptions): Promise<FetchOrderResult<OrderSnapshot>>
+  /** Creating an order through the mirror, where the upstream has it. */
+  readonly creator?: OrderCreator
+}
+
+/** What a create asked for, recorded on the placeholder before the upstream hears of it. */
+export interface CreateRequest {
+  reference: string
+  userId: string
+  serverId: string | null
+  characterId: string | null
+  items: ReadonlyArray<{ sku: string, quantity: number }>
+}
+
+/** The upstream's answer to a create, kept as it came so the mirror can relay it unchanged. */
+export interface CreateAnswer {
+  status: number
+  rawBody: string
+  contentType: string | null
+  /** The created order, when the answer carried a valid one. */
+  snapshot: OrderSnapshot | null
+  /** The upstream's error code, when the answer was an error body. */
+  errorCode: string | null
+  /** Set on a 429: how long the upstream asked the mirror to wait. */
+  retryAfterMs: number | null
+}
+
+export interface OrderCreator {
+  /** The create body (validated by the route's schema) as the placeholder records it. */
+  request (body: Readonly<Record<string, unknown>>): CreateRequest
+  create (body: Readonly<Record<string, unknown>>, options?: CallOptions): Promise<CreateAnswer>
+}
+
+/** How services find a provider's connection without knowing how the app built it. */
+export interface UpstreamLookup {
+  get (provider: OrderSnapshot['provider']): UpstreamConnection | null
+  /** Why a provider has no connection here (its variables are unset); null when it has one. */
+  disabledReason (provider: OrderSnapshot['provider']): string | null
+  displayName (provider: OrderSnapshot['provider']): string
 }

@@ -4,8 +4,7 @@ import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
 import type { Provider } from '../domain/order.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { GameSoClient } from '../providers/gameso/gameso-client.js'
-import { gamesoOrderToSnapshot } from '../providers/gameso/gameso-mapping.js'
+import type { UpstreamConnection } from '../providers/provider-module.js'
 import {
   claimDueOrders,
   finishPoll,
@@ -17,15 +16,12 @@ import {
 import type { OrderSync } from '../services/order-sync.js'
 import { withRequestId } from '../tracing/request-id.js'
 import { inSpan, startSpan, withSpan } from '../tracing/spans.js'
-import { UpstreamError, UpstreamRateLimitedError } from '../upstream/upstream-errors.js'
+import { UpstreamError, UpstreamRateLimitedError, UpstreamUnauthorizedError } from '../upstream/upstream-errors.js'
 import { pollBackoffMs } from './backoff.js'
-
-/** Only GameSO has a poller; MidasBuy orders stay out of the claim. */
-export const POLLED_PROVIDER: Provider = 'gameso'
 
 /**
  * How a poll ended, as counted in order_mirror_reconcile_polls_total. `released` is a poll that
- * was never sent (shutdown, or GameSO paused past the lease) and is not counted.
+ * was never sent (shutdown, or the upstream paused past the lease) and is not counted.
  */
 export type PollResult = 'applied' | 'unchanged' | 'stale' | 'not_found' | 'error' | 'rate_limited' | 'abandoned' | 'released'
 
@@ -37,18 +33,22 @@ export interface TickResult {
   results: Partial<Record<PollResult, number>>
 }
 
-/** The RECONCILE_* settings, plus what the instance and its GameSO client add. */
+/** The RECONCILE_* settings, plus the instance's id. */
 export interface ReconcilerOptions extends Omit<Config['reconcile'], 'enabled'> {
   instanceId: string
-  /** How long a claim keeps other instances off an order; see leaseDurationMs. */
+}
+
+/** One upstream the reconciler polls. Its request timeout bounds when a poll may still be sent. */
+export interface PolledUpstream {
+  connection: UpstreamConnection
+  /** How long a claim keeps other instances off an order of this provider; see leaseDurationMs. */
   leaseMs: number
-  /** The GameSO request timeout: a poll is only sent while it can end inside its lease. */
-  upstreamTimeoutMs: number
 }
 
 export interface ReconcilerDependencies {
   db: Database
-  gameso: GameSoClient
+  /** Every provider this instance polls, each with its own loop, claims and pace. */
+  upstreams: readonly PolledUpstream[]
   sync: OrderSync
   metrics: Pick<Metrics, 'pollsTotal'>
   log: FastifyBaseLogger
@@ -74,55 +74,125 @@ function describe (error: unknown): string {
 }
 
 /**
- * The polling fallback (SPEC §4): claims due GameSO orders under a lease, asks GameSO for each,
- * applies the answer through the same merge as webhooks (source `poll`), and schedules the next
- * poll with exponential backoff — or stops following the order once it is final, not found
- * upstream, or followed for too long. Runs beside the request path: its calls go through the
- * shared client as background work, and every failure is caught, logged and backed off.
+ * The polling fallback (SPEC §4), for every provider with an order API: claims due orders under
+ * a lease, asks the upstream for each, applies the answer through the same merge as webhooks
+ * (source `poll`), and schedules the next poll with exponential backoff — or stops following the
+ * order once it is final, not found upstream, or followed for too long. Each provider runs its
+ * own loop, so one upstream's pauses or slowness never hold back another's polls. Runs beside the
+ * request path: its calls go through the shared clients as background work, and every failure is
+ * caught, logged and backed off.
  */
 export class Reconciler {
-  private readonly random: () => number
-  private loop: Promise<void> | undefined
-  private stopping = false
-  private abort = Reconciler.stopController()
-  private wakeUp: (() => void) | undefined
-  private readonly batches = new Set<Promise<TickResult>>()
-  private batchSeq = 0
-  private claimFailures = 0
-  private lastClaimAt: Date | null = null
-  private readonly lastAnsweredAt = new Map<Provider, Date>()
+  private readonly lanes: ProviderLane[]
 
-  constructor (private readonly options: ReconcilerOptions, private readonly deps: ReconcilerDependencies) {
-    this.random = deps.random ?? Math.random
+  constructor (options: ReconcilerOptions, deps: ReconcilerDependencies) {
+    const random = deps.random ?? Math.random
+    this.lanes = deps.upstreams.map((upstream) => new ProviderLane(options, upstream, deps, random))
+  }
+
+  /** The providers this reconciler polls. */
+  get providers (): Provider[] {
+    return this.lanes.map((lane) => lane.provider)
   }
 
   get running (): boolean {
-    return this.loop !== undefined && !this.stopping
+    return this.lanes.some((lane) => lane.running)
   }
 
-  /** When this instance last claimed due orders (null before the first claim). */
+  /** When this instance last claimed due orders of any provider (null before the first claim). */
   get lastClaim (): Date | null {
-    return this.lastClaimAt
+    return this.lanes.reduce<Date | null>((latest, lane) => {
+      const at = lane.lastClaim
+      return at !== null && (latest === null || at > latest) ? at : latest
+    }, null)
   }
 
   /** When a poll of this instance last got its answer stored, per provider (absent before the first). */
   get lastSuccessfulPoll (): ReadonlyMap<Provider, Date> {
-    return this.lastAnsweredAt
+    const answered = new Map<Provider, Date>()
+    for (const lane of this.lanes) if (lane.lastAnswered !== null) answered.set(lane.provider, lane.lastAnswered)
+    return answered
+  }
+
+  /** When this instance last claimed due orders of one provider (null before its first claim or when not polled). */
+  lastClaimOf (provider: Provider): Date | null {
+    return this.lanes.find((lane) => lane.provider === provider)?.lastClaim ?? null
   }
 
   start (): void {
-    if (this.loop) return
-    this.stopping = false
-    this.abort = Reconciler.stopController()
-    this.loop = this.run().catch((error: unknown) => {
-      this.deps.log.error({ err: error }, 'reconciler loop ended unexpectedly')
-    })
+    for (const lane of this.lanes) lane.start()
   }
 
   /**
    * Stops claiming, drops polls not sent yet (their orders are released, due again at once),
    * cancels the ones in flight and waits until every answer already received is stored.
    */
+  async stop (): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.stop()))
+  }
+
+  /** One batch per provider: claim the due orders, poll them all, store the answers. Tests drive this directly. */
+  async tick (): Promise<TickResult> {
+    const ticks = await Promise.all(this.lanes.map((lane) => lane.tick()))
+    const total: TickResult = { claimed: 0, results: {} }
+    for (const tick of ticks) {
+      total.claimed += tick.claimed
+      for (const [result, count] of Object.entries(tick.results) as Array<[PollResult, number]>) {
+        total.results[result] = (total.results[result] ?? 0) + count
+      }
+    }
+    return total
+  }
+}
+
+/** The reconciler of one provider: its claim loop, leases and backoff, over its one client. */
+class ProviderLane {
+  readonly provider: Provider
+  private readonly connection: UpstreamConnection
+  private readonly leaseMs: number
+  private loop: Promise<void> | undefined
+  private stopping = false
+  private abort = ProviderLane.stopController()
+  private wakeUp: (() => void) | undefined
+  private readonly batches = new Set<Promise<TickResult>>()
+  private batchSeq = 0
+  private claimFailures = 0
+  private lastClaimAt: Date | null = null
+  private lastAnsweredAt: Date | null = null
+
+  constructor (
+    private readonly options: ReconcilerOptions,
+    upstream: PolledUpstream,
+    private readonly deps: ReconcilerDependencies,
+    private readonly random: () => number
+  ) {
+    this.connection = upstream.connection
+    this.provider = upstream.connection.provider
+    this.leaseMs = upstream.leaseMs
+  }
+
+  get running (): boolean {
+    return this.loop !== undefined && !this.stopping
+  }
+
+  get lastClaim (): Date | null {
+    return this.lastClaimAt
+  }
+
+  /** When a poll of this lane last got its answer stored (null before the first). */
+  get lastAnswered (): Date | null {
+    return this.lastAnsweredAt
+  }
+
+  start (): void {
+    if (this.loop) return
+    this.stopping = false
+    this.abort = ProviderLane.stopController()
+    this.loop = this.run().catch((error: unknown) => {
+      this.deps.log.error({ err: error, provider: this.provider }, 'reconciler loop ended unexpectedly')
+    })
+  }
+
   async stop (): Promise<void> {
     if (!this.loop) return
     this.stopping = true
@@ -140,7 +210,6 @@ export class Reconciler {
     return controller
   }
 
-  /** One batch: claim the due orders, poll them all, store the answers. Tests drive this directly. */
   async tick (): Promise<TickResult> {
     const batch = await this.startBatch()
     return batch.done
@@ -148,20 +217,20 @@ export class Reconciler {
 
   private async run (): Promise<void> {
     while (!this.stopping) {
-      const pausedForMs = this.deps.gameso.pausedForMs()
+      const pausedForMs = this.connection.client.pausedForMs()
       if (pausedForMs > 0) {
-        // Claiming now would only run leases down while GameSO is not to be called.
+        // Claiming now would only run leases down while the upstream is not to be called.
         await this.sleep(Math.min(pausedForMs, this.options.intervalMs))
         continue
       }
-      let batch: Awaited<ReturnType<Reconciler['startBatch']>>
+      let batch: Awaited<ReturnType<ProviderLane['startBatch']>>
       try {
         batch = await this.startBatch()
         this.claimFailures = 0
       } catch (error) {
         this.claimFailures++
         const retryMs = Math.min(this.options.intervalMs * 10, CLAIM_RETRY_BASE_MS * 2 ** Math.min(this.claimFailures - 1, 20))
-        this.deps.log.warn({ err: error, retryMs }, 'reconciler could not claim due orders')
+        this.deps.log.warn({ err: error, retryMs, provider: this.provider }, 'reconciler could not claim due orders')
         await this.sleep(retryMs)
         continue
       }
@@ -176,17 +245,17 @@ export class Reconciler {
   }
 
   private async startBatch (): Promise<{ claimed: number, mostlySettled: Promise<void>, done: Promise<TickResult> }> {
-    const owner = `${this.options.instanceId}#${++this.batchSeq}`
+    const owner = `${this.options.instanceId}#${this.provider}#${++this.batchSeq}`
     // Taken before the claim, so it is no later than the database's lease start.
     const claimStartedAt = Date.now()
     const claimed = await claimDueOrders(this.deps.db.pool, {
-      provider: POLLED_PROVIDER,
+      provider: this.provider,
       limit: this.options.batchSize,
-      leaseMs: this.options.leaseMs,
+      leaseMs: this.leaseMs,
       owner
     })
     this.lastClaimAt = new Date()
-    const sendBy = claimStartedAt + this.options.leaseMs - this.options.upstreamTimeoutMs - LEASE_SAFETY_MS
+    const sendBy = claimStartedAt + this.leaseMs - this.connection.timeoutMs - LEASE_SAFETY_MS
     const result: TickResult = { claimed: claimed.length, results: {} }
     const refillAt = Math.max(1, Math.ceil(claimed.length / 4))
     let unsettled = claimed.length
@@ -195,7 +264,7 @@ export class Reconciler {
     if (unsettled <= refillAt) signalMostlySettled()
 
     // A batch that claimed nothing did no work worth a trace. Its polls' upstream calls carry its id.
-    const batchSpan = claimed.length > 0 ? startSpan('reconcile.batch', { 'order_mirror.provider': POLLED_PROVIDER, 'order_mirror.claimed': claimed.length }) : undefined
+    const batchSpan = claimed.length > 0 ? startSpan('reconcile.batch', { 'order_mirror.provider': this.provider, 'order_mirror.claimed': claimed.length }) : undefined
     const done = withRequestId(owner, () => withSpan(batchSpan, () => Promise.all(claimed.map(async (order) => {
       const outcome = await inSpan('reconcile.poll', { 'order_mirror.provider': order.provider, 'order_mirror.reference': order.reference }, async (span) => {
         const polled = await this.pollOne(order, owner, sendBy)
@@ -204,7 +273,7 @@ export class Reconciler {
       })
       result.results[outcome] = (result.results[outcome] ?? 0) + 1
       if (outcome !== 'released') this.deps.metrics.pollsTotal.inc({ provider: order.provider, result: outcome })
-      if (ANSWERED.has(outcome)) this.lastAnsweredAt.set(order.provider, new Date())
+      if (ANSWERED.has(outcome)) this.lastAnsweredAt = new Date()
       if (--unsettled <= refillAt) signalMostlySettled()
     })))).then(() => {
       if (claimed.length > 0) this.deps.log.debug({ owner, ...result }, 'reconcile batch done')
@@ -220,23 +289,23 @@ export class Reconciler {
 
   /** Never throws: every failure ends as a result, and the order is rescheduled or released. */
   private async pollOne (order: ClaimedOrder, owner: string, sendBy: number): Promise<PollResult> {
-    let answer: Awaited<ReturnType<GameSoClient['fetchOrder']>>
+    let answer: Awaited<ReturnType<UpstreamConnection['fetchSnapshot']>>
     try {
-      answer = await this.deps.gameso.fetchOrder(order.reference, { priority: 'background', sendBy, signal: this.abort.signal })
+      answer = await this.connection.fetchSnapshot(order.reference, { priority: 'background', sendBy, signal: this.abort.signal })
     } catch (error) {
       return this.afterFailedCall(order, owner, error)
     }
 
     if (!answer.found) {
       return this.finish(order, owner, 'not_found', this.backoff(order, {
-        found: false, notFound: true, attemptIncrement: 1, error: 'GameSO answered 404 NOT_FOUND', refetchStillNeeded: order.refetchRequested
+        found: false, notFound: true, attemptIncrement: 1, error: `${this.connection.displayName} has no such order`, refetchStillNeeded: order.refetchRequested
       }))
     }
 
     try {
       // The upstream's own answer settles a tie with what is stored, whichever source stored it,
       // so every poll is authoritative: a tie never costs a second call.
-      const applied = await this.deps.sync.applySnapshot(gamesoOrderToSnapshot(answer.order), { source: 'poll', authoritative: true })
+      const applied = await this.deps.sync.applySnapshot(answer.order, { source: 'poll', authoritative: true })
       const result: PollResult = applied.decision === 'insert' || applied.decision === 'apply'
         ? 'applied'
         : applied.decision === 'stale' ? 'stale' : 'unchanged'
@@ -246,7 +315,7 @@ export class Reconciler {
         : this.backoff(order, { found: true, notFound: false, attemptIncrement: 1, error: null, refetchStillNeeded: false })
       return await this.finish(order, owner, result, outcome)
     } catch (error) {
-      this.deps.log.warn({ err: error, reference: order.reference }, 'poll answer could not be stored')
+      this.deps.log.warn({ err: error, reference: order.reference, provider: order.provider }, 'poll answer could not be stored')
       return this.finish(order, owner, 'error', this.backoff(order, {
         found: false, notFound: false, attemptIncrement: 1, error: `storing the answer failed: ${describe(error)}`, refetchStillNeeded: order.refetchRequested
       }))
@@ -256,14 +325,19 @@ export class Reconciler {
   private async afterFailedCall (order: ClaimedOrder, owner: string, error: unknown): Promise<PollResult> {
     const unsent = this.abort.signal.aborted || (error instanceof UpstreamError && !error.sent)
     if (error instanceof UpstreamRateLimitedError) {
-      // Not the order's fault: no attempt counted, next try when GameSO allows it.
+      // Not the order's fault: no attempt counted, next try when the upstream allows it.
       if (!error.sent) return this.release(order, owner, error.retryAfterMs)
       return this.finish(order, owner, 'rate_limited', {
         found: false, notFound: false, attemptIncrement: 0, delayMs: error.retryAfterMs, error: describe(error), refetchStillNeeded: order.refetchRequested
       })
     }
-    if (unsent) return this.release(order, owner, this.stopping ? 0 : this.deps.gameso.pausedForMs())
-    this.deps.log.debug({ err: error, reference: order.reference }, 'poll failed')
+    if (unsent) return this.release(order, owner, this.stopping ? 0 : this.connection.client.pausedForMs())
+    // A refused signature or key will not cure itself: said loudly, once per poll, with the fix in the message.
+    if (error instanceof UpstreamUnauthorizedError) {
+      this.deps.log.error({ err: error, reference: order.reference, provider: order.provider }, 'upstream refused the mirror\'s credentials')
+    } else {
+      this.deps.log.debug({ err: error, reference: order.reference, provider: order.provider }, 'poll failed')
+    }
     return this.finish(order, owner, 'error', this.backoff(order, {
       found: false, notFound: false, attemptIncrement: 1, error: describe(error), refetchStillNeeded: order.refetchRequested
     }))
@@ -284,7 +358,7 @@ export class Reconciler {
       })
     } catch (error) {
       // The lease runs out and the order comes due again: nothing is lost by giving up here.
-      this.deps.log.warn({ err: error, reference: order.reference }, 'poll result could not be recorded')
+      this.deps.log.warn({ err: error, reference: order.reference, provider: order.provider }, 'poll result could not be recorded')
       return result
     }
     if (state === 'abandoned') {
@@ -301,7 +375,7 @@ export class Reconciler {
     try {
       await releaseClaim(this.deps.db.pool, order.id, owner, delayMs)
     } catch (error) {
-      this.deps.log.warn({ err: error, reference: order.reference }, 'poll lease could not be released; it will expire')
+      this.deps.log.warn({ err: error, reference: order.reference, provider: order.provider }, 'poll lease could not be released; it will expire')
     }
     return 'released'
   }

@@ -9,6 +9,8 @@ export interface PlaceholderInput {
   provider: Provider
   reference: string
   source: PlaceholderSource
+  /** The provider's own status for an order it has not reported yet (MidasBuy `Created`); the canonical `pending` by default. */
+  providerStatus?: string
   userId?: string | null
   serverId?: string | null
   characterId?: string | null
@@ -46,7 +48,7 @@ export async function registerOrder (client: pg.PoolClient, input: PlaceholderIn
     WITH placeholder AS (
       INSERT INTO orders (provider, reference, status, provider_status, status_rank, is_final, user_id, server_id,
         character_id, last_source, reconcile_state, next_poll_at, tracking_since)
-      VALUES ($1, $2, 'pending', 'pending', 1, false, $3, $4, $5, $6, 'active',
+      VALUES ($1, $2, 'pending', $11::text, 1, false, $3, $4, $5, $6, 'active',
         now() + make_interval(secs => $7::float8 / 1000), now())
       ON CONFLICT (provider, reference) DO NOTHING
       RETURNING id
@@ -58,12 +60,13 @@ export async function registerOrder (client: pg.PoolClient, input: PlaceholderIn
     ),
     history AS (
       INSERT INTO order_status_history (order_id, from_status, to_status, from_provider_status, to_provider_status, source)
-      SELECT id, NULL, 'pending', NULL, 'pending', $6 FROM placeholder
+      SELECT id, NULL, 'pending', NULL, $11, $6 FROM placeholder
     )
     SELECT id FROM placeholder`, [
     input.provider, input.reference, input.userId ?? null, input.serverId ?? null, input.characterId ?? null,
     input.source, input.firstPollDelayMs,
-    items.map((_item, index) => index), items.map((item) => item.sku), items.map((item) => item.quantity)
+    items.map((_item, index) => index), items.map((item) => item.sku), items.map((item) => item.quantity),
+    input.providerStatus ?? 'pending'
   ])
   const created = inserted.rows[0]
   if (created) return { orderId: created.id, outcome: 'created', confirmed: false, isFinal: false, reconcileState: 'active' }

@@ -15,12 +15,13 @@ const ORDER_WITH_ITEMS_COLUMNS = `
   o.provider_status AS "providerStatus", o.user_id AS "userId", o.server_id AS "serverId",
   o.character_id AS "characterId", o.currency, o.subtotal_amount AS "subtotalAmount",
   o.discount_amount AS "discountAmount", o.total_amount AS "totalAmount", o.source_type AS "sourceType",
-  o.created_by AS "createdBy", o.failure_code AS "failureCode", o.failure_message AS "failureMessage",
+  o.created_by AS "createdBy", o.provider_attributes AS "providerAttributes", o.failure_code AS "failureCode", o.failure_message AS "failureMessage",
   o.upstream_created_at AS "upstreamCreatedAt", o.upstream_updated_at AS "upstreamUpdatedAt",
   o.completed_at AS "completedAt", o.created_at AS "createdAt", o.updated_at AS "updatedAt",
   COALESCE((
     SELECT json_agg(json_build_object(
-      'sku', i.sku, 'quantity', i.quantity, 'completedQuantity', i.completed_quantity,
+      'sku', i.sku, 'productId', i.product_id, 'gameProductId', i.game_product_id, 'productType', i.product_type,
+      'quantity', i.quantity, 'currency', i.currency, 'priceAmount', i.price_amount::text, 'completedQuantity', i.completed_quantity,
       'failedQuantity', i.failed_quantity, 'status', i.status,
       'subtotalAmount', i.subtotal_amount::text, 'discountAmount', i.discount_amount::text,
       'totalAmount', i.total_amount::text, 'failureCode', i.failure_code, 'failureMessage', i.failure_message

@@ -1,31 +1,34 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { POLLED_PROVIDER } from '../reconciler/reconciler.js'
 import { countOrdersByStatus } from '../repositories/order-stats-repository.js'
-import { followedOrders, unresolvedOrders } from '../repositories/reconcile-repository.js'
+import { followedOrders, unresolvedOrders, type FollowedOrders, type UnresolvedOrders } from '../repositories/reconcile-repository.js'
 
 /**
  * Gauges that describe the stored data are read from the database at scrape time rather than
  * tracked in memory: several instances share one database and must all report the same truth.
  */
 async function sampleDatabaseGauges (app: FastifyInstance) {
-  const { metrics } = app
+  const { metrics, upstreams } = app
+  // Every provider with an order API, polled here or not: the numbers describe the shared
+  // database, so every instance reports the same, and a provider nobody polls shows what it leaves undrained.
   const [byStatus, followed, unresolved] = await Promise.all([
     countOrdersByStatus(app.db.pool),
-    // Only the provider the reconciler polls: MidasBuy orders change by notification alone, and
-    // counting them would show a backlog nothing is ever going to drain.
-    followedOrders(app.db.pool, POLLED_PROVIDER),
-    unresolvedOrders(app.db.pool)
+    Promise.all(upstreams.withApi.map((provider) => followedOrders(app.db.pool, provider))),
+    Promise.all(upstreams.withApi.map((provider) => unresolvedOrders(app.db.pool, provider)))
   ])
   metrics.ordersByStatus.reset()
   for (const row of byStatus) metrics.ordersByStatus.set({ provider: row.provider, status: row.status }, row.count)
-  metrics.reconcileBacklog.set({ state: 'due' }, followed.due)
-  metrics.reconcileBacklog.set({ state: 'waiting' }, followed.waiting)
-  metrics.reconcileLagSeconds.set(followed.overdueSeconds)
-  metrics.reconcileOldestUnreconciledAgeSeconds.set({ provider: POLLED_PROVIDER }, followed.oldestFollowedSeconds ?? 0)
   metrics.ordersAbandoned.reset()
-  metrics.ordersAbandoned.set({ reason: 'abandoned' }, unresolved.abandoned)
-  metrics.ordersAbandoned.set({ reason: 'not_found_upstream' }, unresolved.notFoundUpstream)
+  upstreams.withApi.forEach((provider, index) => {
+    const backlog = followed[index] as FollowedOrders
+    const given = unresolved[index] as UnresolvedOrders
+    metrics.reconcileBacklog.set({ provider, state: 'due' }, backlog.due)
+    metrics.reconcileBacklog.set({ provider, state: 'waiting' }, backlog.waiting)
+    metrics.reconcileLagSeconds.set({ provider }, backlog.overdueSeconds)
+    metrics.reconcileOldestUnreconciledAgeSeconds.set({ provider }, backlog.oldestFollowedSeconds ?? 0)
+    metrics.ordersAbandoned.set({ provider, reason: 'abandoned' }, given.abandoned)
+    metrics.ordersAbandoned.set({ provider, reason: 'not_found_upstream' }, given.notFoundUpstream)
+  })
 }
 
 export const metricsRoutes = fp(async function metricsRoutes (app: FastifyInstance) {
@@ -47,4 +50,4 @@ export const metricsRoutes = fp(async function metricsRoutes (app: FastifyInstan
     const body = await app.metrics.registry.metrics()
     return reply.type(app.metrics.registry.contentType).send(body)
   })
-}, { name: 'metrics-routes', dependencies: ['database', 'readiness'], encapsulate: true })
+}, { name: 'metrics-routes', dependencies: ['database', 'readiness', 'upstreams'], encapsulate: true })

@@ -61,7 +61,7 @@ export const orderCommandRoutes = fp(async function orderCommandRoutes (app: Fas
       }
     }
   }, async (request, reply) => {
-    const answer = await commands.create(request.body, request.log)
+    const answer = await commands.create('gameso', request.body, request.log)
     return relay(reply, answer)
   })
 
@@ -76,7 +76,7 @@ export const orderCommandRoutes = fp(async function orderCommandRoutes (app: Fas
         ...upstreamErrors
       }
     }
-  }, async (request) => presentGameSoOrder(await commands.syncNow(request.params.reference_id)))
+  }, async (request) => presentGameSoOrder(await commands.syncNow('gameso', request.params.reference_id)))
 
   typed.post('/v1/orders/:reference_id/track', {
     schema: {
@@ -92,7 +92,7 @@ export const orderCommandRoutes = fp(async function orderCommandRoutes (app: Fas
       }
     }
   }, async (request, reply) => {
-    const result = await commands.track(request.params.reference_id)
+    const result = await commands.track('gameso', request.params.reference_id)
     reply.code(result.outcome === 'unchanged' ? 200 : 202)
     return {
       reference_id: request.params.reference_id,

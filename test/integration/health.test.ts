@@ -51,7 +51,8 @@ describe('health and metrics', () => {
     expect(response.headers['content-type']).toMatch(/^text\/plain/)
     expect(response.body).toContain('process_cpu_user_seconds_total')
     expect(response.body).toContain('# TYPE order_mirror_webhooks_total counter')
-    expect(response.body).toMatch(/order_mirror_reconcile_backlog\{state="due"\} 0/)
+    expect(response.body).toMatch(/order_mirror_reconcile_backlog\{provider="gameso",state="due"\} 0/)
+    expect(response.body).toMatch(/order_mirror_reconcile_backlog\{provider="midasbuy",state="due"\} 0/)
     // Readiness per check, for alerting, from the same checks /health/ready runs.
     expect(response.body).toMatch(/^order_mirror_ready\{check="database"\} 1$/m)
     expect(response.body).toMatch(/^order_mirror_ready\{check="pressure"\} 1$/m)

@@ -144,12 +144,14 @@ describe('MidasBuy payment notifications', () => {
       .toEqual({ processed: true, message: 'stale' })
   })
 
-  it('leaves MidasBuy orders, which nothing polls, out of the reconcile backlog and lag', async () => {
+  it('counts a MidasBuy order nobody polls here in its own provider\'s reconcile backlog and lag', async () => {
     expect((await deliver(midasbuyOrder({ paymentOrderId: 'SG-UNPOLLED-1', status: 'Paid', updateTime: '2026-05-01T00:00:00Z' }))).statusCode).toBe(200)
     await database.db.pool.query("UPDATE orders SET next_poll_at = now() - interval '1 hour' WHERE provider = 'midasbuy' AND reference = 'SG-UNPOLLED-1'")
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-    expect(metrics).toMatch(/^order_mirror_reconcile_backlog\{state="due"\} 0$/m)
-    expect(metrics).toMatch(/^order_mirror_reconcile_lag_seconds 0$/m)
+    expect(metrics).toMatch(/^order_mirror_reconcile_backlog\{provider="midasbuy",state="due"\} [1-9]/m)
+    expect(metrics).toMatch(/^order_mirror_reconcile_backlog\{provider="gameso",state="due"\} 0$/m)
+    expect(metrics).toMatch(/^order_mirror_reconcile_lag_seconds\{provider="midasbuy"\} (3[6-9]\d\d|[4-9]\d{3}|\d{5,})(\.\d+)?$/m)
+    expect(metrics).toMatch(/^order_mirror_reconcile_lag_seconds\{provider="gameso"\} 0$/m)
     expect(metrics).toMatch(/^order_mirror_orders\{provider="midasbuy",status="processing"\} [1-9]/m)
   })
 

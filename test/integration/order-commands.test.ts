@@ -4,6 +4,8 @@ import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import type { GameSoOrder } from '../../src/providers/gameso/gameso-schemas.js'
+import { gamesoConnection } from '../../src/providers/gameso/gameso-api.js'
+import type { GameSoClient } from '../../src/providers/gameso/gameso-client.js'
 import { OrderCommands } from '../../src/services/order-commands.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
@@ -302,16 +304,18 @@ describe('create-through-mirror, read-through, track and force sync', () => {
   describe('OrderCommands.create when the mirror\'s own bookkeeping fails', () => {
     it('still relays GameSO\'s 200, and the placeholder stays for the reconciler', async () => {
       const answer = gamesoOrder('ref-store-fails', 'pending', '2026-05-01T10:00:00.000Z')
+      const client = {
+        fetchOrder: async () => ({ found: false as const }),
+        createOrder: async () => ({ status: 200, body: answer, rawBody: JSON.stringify(answer), contentType: 'application/json', order: answer, error: null, retryAfterMs: null })
+      } as unknown as GameSoClient
+      const connection = gamesoConnection(client, { maxRequestsPerSecond: 1, timeoutMs: 0 })
       const commands = new OrderCommands({
         db: database.db,
         sync: { applySnapshot: async () => { throw new Error('connection terminated') } },
-        gameso: {
-          fetchOrder: async () => ({ found: false }),
-          createOrder: async () => ({ status: 200, body: answer, rawBody: JSON.stringify(answer), contentType: 'application/json', order: answer, error: null, retryAfterMs: null })
-        },
-        createFirstPollDelayMs: 0
+        upstreams: { get: () => connection, disabledReason: () => null, displayName: () => 'GameSO' },
+        placeholderStatus: () => 'pending'
       })
-      const relayed = await commands.create({ reference_id: 'ref-store-fails', user_id: 'u', items: [{ sku: 'DIAMOND_100' }] }, pino({ level: 'silent' }))
+      const relayed = await commands.create('gameso', { reference_id: 'ref-store-fails', user_id: 'u', items: [{ sku: 'DIAMOND_100' }] }, pino({ level: 'silent' }))
       expect(relayed).toEqual({ status: 200, rawBody: JSON.stringify(answer), contentType: 'application/json', retryAfterSeconds: null })
       expect(await row('ref-store-fails')).toMatchObject({ status: 'pending', upstream_updated_at: null, reconcile_state: 'active', due: true })
     })

@@ -47,7 +47,7 @@ describe('reconciler in the app: readiness and metrics', () => {
 
   it.each([
     [{ RECONCILE_ENABLED: 'false', GAMESO_API_KEY: API_KEY }, 'RECONCILE_ENABLED is false'],
-    [{ RECONCILE_ENABLED: 'true' }, 'GAMESO_API_KEY is not set']
+    [{ RECONCILE_ENABLED: 'true' }, 'GAMESO_API_KEY is not set; MIDASBUY_APP_ID, MIDASBUY_MERCHANT_PRIVATE_KEY and MIDASBUY_CERT_SERIAL_NO are not set']
   ])('reports disabled (%j) with the backlog, and stays ready', async (overrides, reason) => {
     await insertDue('waiting-1', '10 minutes')
     await insertDue('given-up-1', '1 day')
@@ -64,7 +64,7 @@ describe('reconciler in the app: readiness and metrics', () => {
       "SELECT extract(epoch FROM now() - tracking_since)::float8 AS age FROM orders WHERE reference = 'waiting-1'")
     expect(reconciler.oldestUnreconciledAgeSeconds).toBeGreaterThanOrEqual(3600)
     expect(reconciler.oldestUnreconciledAgeSeconds).toBeLessThanOrEqual(Math.ceil(after?.age ?? 0))
-    expect(reconciler.lastSuccessfulPollAt).toEqual({ gameso: null })
+    expect(reconciler.lastSuccessfulPollAt).toEqual({ gameso: null, midasbuy: null })
     const metrics = (await built.inject({ method: 'GET', url: '/metrics' })).body
     const oldest = /^order_mirror_reconcile_oldest_unreconciled_age_seconds\{provider="gameso"\} (\S+)$/m.exec(metrics)
     expect(Number(oldest?.[1])).toBeGreaterThanOrEqual(3600)
@@ -86,7 +86,7 @@ describe('reconciler in the app: readiness and metrics', () => {
     expect(status).toBe(200)
     expect(reconciler).toMatchObject({ ready: true, state: 'running', reason: null, due: 0, oldestUnreconciledAgeSeconds: null, upstream: { pausedForMs: 0 } })
     expect(reconciler.lastClaimAt).toEqual(expect.any(String))
-    expect(reconciler.lastSuccessfulPollAt).toEqual({ gameso: expect.any(String) })
+    expect(reconciler.lastSuccessfulPollAt).toEqual({ gameso: expect.any(String), midasbuy: null })
     // The loop keeps claiming every 100 ms, so a later claim may follow the poll: only this run's start bounds it.
     expect(Date.parse(reconciler.lastSuccessfulPollAt.gameso)).toBeGreaterThanOrEqual(startedAt)
 

@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createMetrics } from '../../src/metrics/metrics.js'
+import { gamesoConnection } from '../../src/providers/gameso/gameso-api.js'
 import { GameSoClient } from '../../src/providers/gameso/gameso-client.js'
 import { gamesoOrderToSnapshot } from '../../src/providers/gameso/gameso-mapping.js'
 import { gamesoOrderSchema, type GameSoOrder } from '../../src/providers/gameso/gameso-schemas.js'
@@ -31,7 +32,8 @@ describe('Reconciler against PostgreSQL and the GameSO simulator', () => {
     return client
   }
 
-  function reconciler (options: Partial<ReconcilerOptions> = {}, client = gamesoClient()) {
+  function reconciler (options: Partial<ReconcilerOptions & { leaseMs: number, upstreamTimeoutMs: number }> = {}, client = gamesoClient()) {
+    const { leaseMs = 30_000, upstreamTimeoutMs = 2000, ...rest } = options
     const created = new Reconciler({
       instanceId: 'test-instance',
       intervalMs: 100,
@@ -40,10 +42,15 @@ describe('Reconciler against PostgreSQL and the GameSO simulator', () => {
       giveUpAfterMs: 3_600_000,
       batchSize: 50,
       notFoundLimit: 3,
-      leaseMs: 30_000,
-      upstreamTimeoutMs: 2000,
-      ...options
-    }, { db: database.db, gameso: client, sync, metrics, log: silent, random: () => 1 })
+      ...rest
+    }, {
+      db: database.db,
+      upstreams: [{ connection: gamesoConnection(client, { maxRequestsPerSecond: 1000, timeoutMs: upstreamTimeoutMs }), leaseMs }],
+      sync,
+      metrics,
+      log: silent,
+      random: () => 1
+    })
     reconcilers.push(created)
     return created
   }

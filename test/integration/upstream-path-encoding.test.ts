@@ -107,7 +107,7 @@ describe('references in upstream paths', () => {
       const response = await merchant('POST', `${ORDERS_PREFIX}${encodeURIComponent(`track-${reference}`)}/track`)
       expect([200, 202]).toContain(response.statusCode)
     }
-    const gameso = app.gameso
+    const gameso = app.upstreams.get('gameso')
     if (gameso === null) throw new Error('the GameSO client is configured in this test')
     const reconciler = new Reconciler({
       instanceId: 'path-test',
@@ -116,10 +116,8 @@ describe('references in upstream paths', () => {
       maxBackoffMs: 60_000,
       giveUpAfterMs: 3_600_000,
       batchSize: 100,
-      notFoundLimit: 3,
-      leaseMs: 30_000,
-      upstreamTimeoutMs: 2000
-    }, { db: database.db, gameso, sync: new OrderSync(database.db, 60_000), metrics: app.metrics, log: pino({ level: 'silent' }) })
+      notFoundLimit: 3
+    }, { db: database.db, upstreams: [{ connection: gameso, leaseMs: 30_000 }], sync: new OrderSync(database.db, 60_000), metrics: app.metrics, log: pino({ level: 'silent' }) })
     await reconciler.tick()
     const expected = references.map((reference) => ({ url: `${ORDERS_PREFIX}${encodeURIComponent(`track-${reference}`)}`, host: upstreamHost }))
     expect([...arrivals].sort((a, b) => a.url.localeCompare(b.url))).toEqual(expected.sort((a, b) => a.url.localeCompare(b.url)))

@@ -1,4 +1,5 @@
 import type { ProviderModule } from '../provider-module.js'
+import { gamesoApi } from './gameso-api.js'
 import { gamesoRouteExamples } from './gameso-route-examples.js'
 import { gamesoSimulator } from './simulator/personality.js'
 import { gamesoWebhook } from './gameso-webhook.js'
@@ -7,6 +8,7 @@ import { gamesoSampleWebhook } from './gameso-sample-webhook.js'
 export const gamesoProvider = {
   name: 'gameso',
   displayName: 'GameSO',
+  api: gamesoApi,
   simulator: gamesoSimulator,
   webhook: gamesoWebhook,
   routeExamples: gamesoRouteExamples,

@@ -1,4 +1,5 @@
 import type { ProviderModule } from '../provider-module.js'
+import { midasbuyApi } from './midasbuy-api.js'
 import { midasbuyRouteExamples } from './midasbuy-route-examples.js'
 import { midasbuySimulator } from './simulator/personality.js'
 import { midasbuyWebhook } from './midasbuy-webhook.js'
@@ -7,6 +8,7 @@ import { midasbuySampleNotification } from './midasbuy-sample-notification.js'
 export const midasbuyProvider = {
   name: 'midasbuy',
   displayName: 'MidasBuy',
+  api: midasbuyApi,
   simulator: midasbuySimulator,
   webhook: midasbuyWebhook,
   routeExamples: midasbuyRouteExamples,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { StoredMidasBuyOrder } from '../../domain/stored-order.js'
+import type { StoredOrder } from '../../domain/stored-order.js'
 
 // Stored rows → MidasBuy's own OrderQuery JSON (upstream/midasbuy.md §2), keys in the docs' order.
 
@@ -37,12 +37,20 @@ export function formatMidasBuyTime (value: Date): string {
   return value.toISOString().replace('.000Z', 'Z')
 }
 
-function attribute (attributes: Record<string, unknown> | null, name: string): string | null {
+function attribute (attributes: Record<string, unknown> | null | undefined, name: string): string | null {
   const value = attributes?.[name]
   return typeof value === 'string' ? value : null
 }
 
-export function presentMidasBuyOrder (order: StoredMidasBuyOrder): MidasBuyOrderResponse {
+/**
+ * Only an order MidasBuy itself has reported has an answer: a placeholder (tracked, not yet
+ * polled) has nothing of MidasBuy's to show, and the routes treat it as not found.
+ */
+export function isPresentableMidasBuyOrder (order: StoredOrder): order is StoredOrder & { upstreamUpdatedAt: Date } {
+  return order.upstreamUpdatedAt !== null
+}
+
+export function presentMidasBuyOrder (order: StoredOrder & { upstreamUpdatedAt: Date }): MidasBuyOrderResponse {
   return {
     app_id: attribute(order.providerAttributes, 'app_id'),
     create_time: order.upstreamCreatedAt === null ? null : formatMidasBuyTime(order.upstreamCreatedAt),
@@ -52,11 +60,11 @@ export function presentMidasBuyOrder (order: StoredMidasBuyOrder): MidasBuyOrder
     server_id: order.serverId,
     order_status: order.providerStatus,
     order_items: order.items.map((item) => ({
-      product_id: item.productId,
-      game_product_id: item.gameProductId,
+      product_id: item.productId ?? null,
+      game_product_id: item.gameProductId ?? null,
       quantity: String(item.quantity),
-      product_type: item.productType,
-      price: { currency: item.currency, amount: item.priceAmount }
+      product_type: item.productType ?? null,
+      price: { currency: item.currency ?? null, amount: item.priceAmount ?? null }
     })),
     total_price: { currency: order.currency, amount: order.totalAmount },
     shop_region: attribute(order.providerAttributes, 'shop_region'),
