@@ -25,9 +25,6 @@ import { pollBackoffMs } from './backoff.js'
  */
 export type PollResult = 'applied' | 'unchanged' | 'stale' | 'not_found' | 'error' | 'rate_limited' | 'abandoned' | 'released'
 
-/** Polls whose answer came back and was stored: what "last successful poll" means in readiness. */
-const ANSWERED: ReadonlySet<PollResult> = new Set(['applied', 'unchanged', 'stale', 'not_found'])
-
 export interface TickResult {
   claimed: number
   results: Partial<Record<PollResult, number>>
@@ -273,7 +270,6 @@ class ProviderLane {
       })
       result.results[outcome] = (result.results[outcome] ?? 0) + 1
       if (outcome !== 'released') this.deps.metrics.pollsTotal.inc({ provider: order.provider, result: outcome })
-      if (ANSWERED.has(outcome)) this.lastAnsweredAt = new Date()
       if (--unsettled <= refillAt) signalMostlySettled()
     })))).then(() => {
       if (claimed.length > 0) this.deps.log.debug({ owner, ...result }, 'reconcile batch done')
@@ -297,6 +293,7 @@ class ProviderLane {
     }
 
     if (!answer.found) {
+      this.answered()
       return this.finish(order, owner, 'not_found', this.backoff(order, {
         found: false, notFound: true, attemptIncrement: 1, error: `${this.connection.displayName} has no such order`, refetchStillNeeded: order.refetchRequested
       }))
@@ -306,6 +303,7 @@ class ProviderLane {
       // The upstream's own answer settles a tie with what is stored, whichever source stored it,
       // so every poll is authoritative: a tie never costs a second call.
       const applied = await this.deps.sync.applySnapshot(answer.order, { source: 'poll', authoritative: true })
+      this.answered()
       const result: PollResult = applied.decision === 'insert' || applied.decision === 'apply'
         ? 'applied'
         : applied.decision === 'stale' ? 'stale' : 'unchanged'
@@ -341,6 +339,14 @@ class ProviderLane {
     return this.finish(order, owner, 'error', this.backoff(order, {
       found: false, notFound: false, attemptIncrement: 1, error: describe(error), refetchStillNeeded: order.refetchRequested
     }))
+  }
+
+  /**
+   * The upstream answered and the answer is stored: what "last successful poll" means in
+   * readiness. Noted before the poll's bookkeeping, so whoever sees that written sees this too.
+   */
+  private answered (): void {
+    this.lastAnsweredAt = new Date()
   }
 
   private backoff (order: ClaimedOrder, outcome: Omit<PollOutcome, 'delayMs'>): PollOutcome {
