@@ -1,9 +1,9 @@
-import type { BaseLogger } from 'pino'
 import type { Config } from '../config.js'
 import type { OrderSnapshot } from '../domain/order.js'
 import type { RouteExamples } from '../docs/route-example-types.js'
 import type { SimulatorPersonality } from '../simulator/personality.js'
 import type { UpstreamMetrics } from '../upstream/http-exchange.js'
+import type { UpstreamCallerOptions } from '../upstream/upstream-caller.js'
 import type { CallOptions, FetchOrderResult, UpstreamOrderClient } from '../upstream/upstream-client.js'
 import type { ProviderWebhook } from './provider-webhook.js'
 import type { SampleWebhookSender } from './sample-webhook.js'
@@ -31,7 +31,7 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
 
 /** What building a provider's client needs from the app. */
 export interface UpstreamClientDependencies {
-  log: Pick<BaseLogger, 'warn'>
+  log: UpstreamCallerOptions['log']
   metrics?: UpstreamMetrics | undefined
 }
 
