@@ -84,7 +84,10 @@ export class Reconciler {
 
   constructor (options: ReconcilerOptions, deps: ReconcilerDependencies) {
     const random = deps.random ?? Math.random
-    this.lanes = deps.upstreams.map((upstream) => new ProviderLane(options, upstream, deps, random))
+    // One batch sequence for the instance, so every batch's lease owner (and request id) is its own.
+    let batchSeq = 0
+    const nextOwner = () => `${options.instanceId}#${++batchSeq}`
+    this.lanes = deps.upstreams.map((upstream) => new ProviderLane(options, upstream, deps, random, nextOwner))
   }
 
   /** The providers this reconciler polls. */
@@ -152,7 +155,6 @@ class ProviderLane {
   private abort = ProviderLane.stopController()
   private wakeUp: (() => void) | undefined
   private readonly batches = new Set<Promise<TickResult>>()
-  private batchSeq = 0
   private claimFailures = 0
   private lastClaimAt: Date | null = null
   private lastAnsweredAt: Date | null = null
@@ -161,7 +163,8 @@ class ProviderLane {
     private readonly options: ReconcilerOptions,
     upstream: PolledUpstream,
     private readonly deps: ReconcilerDependencies,
-    private readonly random: () => number
+    private readonly random: () => number,
+    private readonly nextOwner: () => string
   ) {
     this.connection = upstream.connection
     this.provider = upstream.connection.provider
@@ -242,7 +245,7 @@ class ProviderLane {
   }
 
   private async startBatch (): Promise<{ claimed: number, mostlySettled: Promise<void>, done: Promise<TickResult> }> {
-    const owner = `${this.options.instanceId}#${this.provider}#${++this.batchSeq}`
+    const owner = this.nextOwner()
     // Taken before the claim, so it is no later than the database's lease start.
     const claimStartedAt = Date.now()
     const claimed = await claimDueOrders(this.deps.db.pool, {
