@@ -11,6 +11,7 @@ import { docsPlugin } from './plugins/docs.js'
 import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
 import { inboxRetentionPlugin } from './plugins/inbox-retention.js'
 import { loadSheddingPlugin } from './plugins/load-shedding.js'
+import { merchantWebhooksPlugin } from './plugins/merchant-webhooks.js'
 import { orderCommandsPlugin } from './plugins/order-commands.js'
 import { orderSyncPlugin } from './plugins/order-sync.js'
 import { readinessPlugin } from './plugins/readiness.js'
@@ -19,8 +20,10 @@ import { upstreamsPlugin } from './plugins/upstreams.js'
 import { webhookIngestPlugin } from './plugins/webhook-ingest.js'
 import { providers } from './providers/index.js'
 import { healthRoutes } from './routes/health.js'
+import { merchantWebhookRoutes } from './routes/merchant-webhooks.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { midasbuyOrderRoutes } from './routes/midasbuy-orders.js'
+import { orderChangesRoutes } from './routes/order-changes.js'
 import { orderCommandRoutes } from './routes/order-commands.js'
 import { orderRoutes } from './routes/orders.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -100,6 +103,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(webhookIngestPlugin)
   await app.register(orderCommandsPlugin)
   await app.register(inboxRetentionPlugin)
+  await app.register(merchantWebhooksPlugin)
   await app.register(docsPlugin)
 
   await app.register(healthRoutes)
@@ -108,6 +112,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     await scope.register(orderRoutes)
     await scope.register(orderCommandRoutes)
     await scope.register(midasbuyOrderRoutes)
+    await scope.register(merchantWebhookRoutes)
+    await scope.register(orderChangesRoutes)
   })
   // One webhook route per provider of the registry, each at the path its module fixes.
   for (const provider of providers) await app.register(webhookRoutes(provider))

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
+import { isIP } from 'node:net'
 import os from 'node:os'
 import { config as loadDotenv } from 'dotenv'
 import { z } from 'zod'
@@ -71,6 +72,14 @@ const notFoundAnswers = commaList.pipe(z.array(
       return { status: Number(status), name }
     })
 ).min(1, 'expected at least one STATUS:NAME pair'))
+
+/** Hosts, IPs and CIDR ranges (see src/domain/outbound-target.ts, which config may not import). */
+const outboundTargets = commaList.pipe(z.array(z.string().refine((entry) => {
+  const [address = '', prefix, extra] = entry.split('/')
+  if (extra !== undefined) return false
+  if (prefix !== undefined) return isIP(address) !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(address) === 4 ? 32 : 128)
+  return isIP(address) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(entry)
+}, 'expected host names, IP addresses or CIDR ranges such as 10.0.0.0/8')))
 
 // ---- the variables ---------------------------------------------------------------------------
 //
@@ -219,6 +228,26 @@ const declaration = {
     notFoundLimit: variable('RECONCILE_NOT_FOUND_LIMIT', integer(1).default(5))
   },
 
+  merchantWebhooks: {
+    /** Run the merchant-webhook delivery worker in this instance (safe in several at once). */
+    deliveryEnabled: variable('MERCHANT_WEBHOOK_DELIVERY_ENABLED', booleanFlag.default(true)),
+    /** Hosts (exact, case-insensitive) and IP ranges (CIDR) endpoint URLs may point at; unset: any host. */
+    allowedTargets: variable('MERCHANT_WEBHOOK_ALLOWED_TARGETS', outboundTargets.default([])),
+    /** One delivery attempt, connect to end of response, gives up after this long. */
+    timeoutMs: variable('MERCHANT_WEBHOOK_TIMEOUT_MS', integer(100, 300_000).default(10_000)),
+    /** Most delivery attempts in flight in this instance. */
+    concurrency: variable('MERCHANT_WEBHOOK_CONCURRENCY', integer(1, 1000).default(8)),
+    /** How often the worker looks for due deliveries when it is idle. */
+    pollIntervalMs: variable('MERCHANT_WEBHOOK_POLL_INTERVAL_MS', integer(10, 600_000).default(1000)),
+    /** Ceiling of the retry backoff and of an honoured Retry-After. */
+    maxBackoffSeconds: variable('MERCHANT_WEBHOOK_MAX_BACKOFF_SECONDS', integer(1).default(21_600))
+  },
+
+  changesFeed: {
+    /** While a long-poll (`wait`) holds an empty page, the feed is read again this often. */
+    pollIntervalMs: variable('CHANGES_FEED_POLL_INTERVAL_MS', integer(10, 10_000).default(250))
+  },
+
   /** Thresholds of load shedding (503 OVERLOADED); 0 disables one. */
   loadShedding: {
     /** Shed requests while the event loop lags more than this on average; 0 disables. */
@@ -363,6 +392,14 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
 export function loadConfig (): Config {
   loadDotenv({ quiet: true })
   return parseConfig(process.env)
+}
+
+/**
+ * The header merchant webhooks carry their GameSO-scheme signature in: GAMESO_SIGNATURE_HEADER
+ * (SPEC §2.4), the one a receiver written for GameSO reads, whichever upstream the order is from.
+ */
+export function merchantWebhookSignatureHeader (config: Config): string {
+  return config.gameso.signatureHeader
 }
 
 export function hasDatabaseUrl (config: Config): config is DatabaseConfig {

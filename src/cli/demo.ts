@@ -17,9 +17,12 @@ import { pino } from 'pino'
 import { z } from 'zod'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres.js'
 import { entryPoint, waitUntilReady } from './child-service.js'
+import { startDemoReceiver } from './demo-receiver.js'
 import { freePort } from './free-port.js'
 
 const MERCHANT_KEY = 'demo-merchant-key'
+/** The demo receiver's merchant-webhook secret (a merchant chooses its own). */
+const DEMO_RECEIVER_SECRET = 'demo-receiver-secret-0123456789'
 const SIMULATOR_KEY = 'demo-gameso-key'
 const WEBHOOK_SECRET = 'demo-webhook-secret'
 /** Orders are created this far apart, so their progress reads as a stream. */
@@ -99,6 +102,12 @@ class Stack {
   database: EmbeddedPostgresHandle | undefined
   tempDir: string | undefined
   private stopping: Promise<void> | undefined
+  private readonly stopHooks: Array<() => Promise<void>> = []
+
+  /** Something else to stop with the rest (first). */
+  onStop (hook: () => Promise<void>): void {
+    this.stopHooks.push(hook)
+  }
 
   spawn (name: string, relative: string, env: Record<string, string>, logFile: string): Child {
     const { nodeArgs } = entryPoint(relative)
@@ -121,6 +130,7 @@ class Stack {
   }
 
   private async stopAll (): Promise<void> {
+    await Promise.allSettled(this.stopHooks.map((hook) => hook()))
     for (const child of [...this.children].reverse()) {
       if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGTERM')
       const patience = new AbortController()
@@ -321,6 +331,13 @@ async function main (): Promise<void> {
       }, () => {})
     }
     say(`  order-mirror  ${serviceUrl}   GameSO simulator  ${simulator}   logs  ${dim(logs)}`)
+    // A merchant's system of its own, registered as a merchant webhook: every status change is pushed to it.
+    const receiver = await startDemoReceiver(DEMO_RECEIVER_SECRET, 'x-gameso-signature', (event) => {
+      say(dim(`    → merchant receiver: ${event.event} ${event.reference} (signature ${event.signatureValid ? 'valid' : 'INVALID'})`))
+    })
+    stack.onStop(() => receiver.close())
+    const registered = await merchant<{ id: number }>(serviceUrl, 'POST', '/v1/merchant-webhooks', { url: receiver.url, secret: DEMO_RECEIVER_SECRET, events: ['*'], retry_delay: 1 })
+    say(`  merchant receiver  ${receiver.url}  registered as merchant webhook ${String(registered.json.id)} (POST /v1/merchant-webhooks)`)
     say(`  the simulator drops ${Math.round(options['drop-rate'] * 100)} % of its webhooks; the reconciler polls orders silent for 4 s`)
     say()
     const runId = Date.now().toString(36).slice(-4)
@@ -332,6 +349,11 @@ async function main (): Promise<void> {
     await watch(serviceUrl, orders)
     const stats = await fetch(`${simulator}/_control/stats`).then(async (response) => await response.json() as { webhooks: { generated: number, dropped: number } }, () => null)
     summarise(orders, startedAt, stats?.webhooks ?? null)
+    // The last events may still be on their way: give them a moment before counting.
+    const finals = orders.filter((order) => order.final).length
+    const patience = Date.now() + 10_000
+    while (receiver.received.filter((event) => event.event === 'order.completed' || event.event === 'order.failed').length < finals && Date.now() < patience) await delay(100)
+    say(`  the merchant receiver got ${receiver.received.length} events, one per status change, ${receiver.received.filter((event) => event.signatureValid).length} with a valid signature`)
     explore(serviceUrl, orders.find((order) => order.final?.healed)?.reference ?? orders[0]?.reference ?? 'demo', options['keep-running'])
     if (options['keep-running']) {
       say(dim('\nPress Ctrl-C to stop everything.'))

@@ -1,4 +1,6 @@
 import { providers } from '../providers/index.js'
+import { MERCHANT_WEBHOOK_EXAMPLES } from './merchant-webhook-examples.js'
+import { ORDER_CHANGES_EXAMPLES } from './order-changes-examples.js'
 import type { RouteExamples } from './route-example-types.js'
 
 export type { NamedExample, RouteExamples } from './route-example-types.js'
@@ -12,6 +14,8 @@ export type { NamedExample, RouteExamples } from './route-example-types.js'
 const EXAMPLE_PROVIDER = providers[0].name
 
 export const ROUTE_EXAMPLES: Record<string, RouteExamples> = {
+  ...MERCHANT_WEBHOOK_EXAMPLES,
+  ...ORDER_CHANGES_EXAMPLES,
   'GET /health/live': {
     responses: { 200: { live: { summary: 'The process runs', value: { status: 'ok' } } } }
   },

@@ -50,6 +50,28 @@ export function createMetrics (options: MetricsOptions = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry]
     }),
+    merchantWebhookDeliveriesTotal: new Counter({
+      name: 'order_mirror_merchant_webhook_deliveries_total',
+      help: 'Merchant webhook delivery attempts by endpoint id and result (delivered, failed: to be retried, exhausted, gone: 410 set the endpoint inactive)',
+      labelNames: ['endpoint', 'result'] as const,
+      registers: [registry]
+    }),
+    merchantWebhookAttemptSeconds: new Histogram({
+      name: 'order_mirror_merchant_webhook_attempt_seconds',
+      help: 'Time of one merchant webhook delivery attempt, from sending to the answer (or the failure)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry]
+    }),
+    outboxBacklog: new Gauge({
+      name: 'order_mirror_outbox_backlog',
+      help: 'Merchant webhook events not yet delivered (waiting, in flight, failed or exhausted)',
+      registers: [registry]
+    }),
+    outboxOldestAgeSeconds: new Gauge({
+      name: 'order_mirror_outbox_oldest_age_seconds',
+      help: 'Age of the oldest merchant webhook event not yet delivered; 0 when there is none',
+      registers: [registry]
+    }),
     pollsTotal: new Counter({
       name: 'order_mirror_reconcile_polls_total',
       help: 'Reconciler polls by provider and result (applied, unchanged, stale, not_found, error, rate_limited, abandoned)',

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js'
 import type { OrderSnapshot } from '../domain/order.js'
 import type { RouteExamples } from '../docs/route-example-types.js'
+import type { OrderAtChange } from '../domain/order-change.js'
 import type { SimulatorPersonality } from '../simulator/personality.js'
 import type { UpstreamMetrics } from '../upstream/http-exchange.js'
 import type { UpstreamCallerOptions } from '../upstream/upstream-caller.js'
@@ -27,6 +28,11 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
   readonly routeExamples: Readonly<Record<string, RouteExamples>>
   /** The upstream's order API, for providers the mirror can ask about an order (poll, read-through, sync, track). */
   readonly api?: ProviderApi
+  /**
+   * The order as it was at a status change, in this provider's read shape: the `data` of the
+   * merchant webhook event (`order.<canonical status>`) and the `order` of the changes feed.
+   */
+  readonly presentChange: (order: OrderAtChange) => object
 }
 
 /** What building a provider's client needs from the app. */

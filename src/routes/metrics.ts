@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { outboxStats } from '../repositories/merchant-webhooks-repository.js'
 import { countOrdersByStatus } from '../repositories/order-stats-repository.js'
 import { followedOrders, unresolvedOrders, type FollowedOrders, type UnresolvedOrders } from '../repositories/reconcile-repository.js'
 
@@ -11,10 +12,11 @@ async function sampleDatabaseGauges (app: FastifyInstance) {
   const { metrics, upstreams } = app
   // Every provider with an order API, polled here or not: the numbers describe the shared
   // database, so every instance reports the same, and a provider nobody polls shows what it leaves undrained.
-  const [byStatus, followed, unresolved] = await Promise.all([
+  const [byStatus, followed, unresolved, outbox] = await Promise.all([
     countOrdersByStatus(app.db.pool),
     Promise.all(upstreams.withApi.map((provider) => followedOrders(app.db.pool, provider))),
-    Promise.all(upstreams.withApi.map((provider) => unresolvedOrders(app.db.pool, provider)))
+    Promise.all(upstreams.withApi.map((provider) => unresolvedOrders(app.db.pool, provider))),
+    outboxStats(app.db.pool)
   ])
   metrics.ordersByStatus.reset()
   for (const row of byStatus) metrics.ordersByStatus.set({ provider: row.provider, status: row.status }, row.count)
@@ -29,6 +31,8 @@ async function sampleDatabaseGauges (app: FastifyInstance) {
     metrics.ordersAbandoned.set({ provider, reason: 'abandoned' }, given.abandoned)
     metrics.ordersAbandoned.set({ provider, reason: 'not_found_upstream' }, given.notFoundUpstream)
   })
+  metrics.outboxBacklog.set(outbox.backlog)
+  metrics.outboxOldestAgeSeconds.set(outbox.oldestAgeSeconds)
 }
 
 export const metricsRoutes = fp(async function metricsRoutes (app: FastifyInstance) {

@@ -18,7 +18,9 @@ export const SCHEMA_FILE = new URL('../../prisma/schema.prisma', import.meta.url
 export const HAND_WRITTEN_INDEXES: Readonly<Record<string, string>> = {
   orders_due_for_poll_by_provider_idx: 'partial: the orders the reconciler still follows (20261127190000_reconcile_indexes)',
   orders_unresolved_idx: 'partial: abandoned and not_found_upstream orders (20261127190000_reconcile_indexes)',
-  webhook_inbox_replayable_idx: 'partial: the inbox rows a replay may pick up (20261201130000_hot_table_indexes)'
+  webhook_inbox_replayable_idx: 'partial: the inbox rows a replay may pick up (20261201130000_hot_table_indexes)',
+  merchant_webhook_deliveries_due_idx: 'partial: deliveries waiting for an attempt (20261202010000_merchant_webhooks)',
+  merchant_webhook_deliveries_undelivered_idx: 'partial: undelivered events per endpoint and order (20261202010000_merchant_webhooks)'
 }
 
 type Datamodel = Awaited<ReturnType<typeof internals.getDMMF>>['datamodel']

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyPluginAsync } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { inboxRetentionPlugin } from '../../src/plugins/inbox-retention.js'
+import { merchantWebhooksPlugin } from '../../src/plugins/merchant-webhooks.js'
 import { orderCommandsPlugin } from '../../src/plugins/order-commands.js'
 import { orderSyncPlugin } from '../../src/plugins/order-sync.js'
 import { reconcilerPlugin } from '../../src/plugins/reconciler.js'
@@ -8,8 +9,10 @@ import { webhookIngestPlugin } from '../../src/plugins/webhook-ingest.js'
 import { gamesoProvider } from '../../src/providers/gameso/index.js'
 import { midasbuyProvider } from '../../src/providers/midasbuy/index.js'
 import { healthRoutes } from '../../src/routes/health.js'
+import { merchantWebhookRoutes } from '../../src/routes/merchant-webhooks.js'
 import { metricsRoutes } from '../../src/routes/metrics.js'
 import { midasbuyOrderRoutes } from '../../src/routes/midasbuy-orders.js'
+import { orderChangesRoutes } from '../../src/routes/order-changes.js'
 import { orderCommandRoutes } from '../../src/routes/order-commands.js'
 import { orderRoutes } from '../../src/routes/orders.js'
 import { webhookRoutes } from '../../src/routes/webhooks.js'
@@ -28,7 +31,10 @@ const declared: Array<[string, FastifyPluginAsync, string, string]> = [
   ['order command routes', orderCommandRoutes, 'order-command-routes', 'order-commands'],
   ['MidasBuy order routes', midasbuyOrderRoutes, 'midasbuy-order-routes', 'database'],
   ['health routes', healthRoutes, 'health-routes', 'database'],
-  ['metrics routes', metricsRoutes, 'metrics-routes', 'database']
+  ['metrics routes', metricsRoutes, 'metrics-routes', 'database'],
+  ['merchant webhooks', merchantWebhooksPlugin, 'merchant-webhooks', 'database'],
+  ['merchant webhook routes', merchantWebhookRoutes, 'merchant-webhook-routes', 'database'],
+  ['order changes routes', orderChangesRoutes, 'order-changes-routes', 'database']
 ]
 
 describe('the composition root', () => {

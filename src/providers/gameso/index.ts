@@ -1,5 +1,6 @@
 import type { ProviderModule } from '../provider-module.js'
 import { gamesoApi } from './gameso-api.js'
+import { presentGameSoOrder } from './gameso-presenter.js'
 import { gamesoRouteExamples } from './gameso-route-examples.js'
 import { gamesoSimulator } from './simulator/personality.js'
 import { gamesoWebhook } from './gameso-webhook.js'
@@ -12,6 +13,8 @@ export const gamesoProvider = {
   simulator: gamesoSimulator,
   webhook: gamesoWebhook,
   routeExamples: gamesoRouteExamples,
-  sample: gamesoSampleWebhook
+  sample: gamesoSampleWebhook,
+  // Exactly what GET /v1/orders/{reference_id} answers, so a GameSO receiver reads it unchanged.
+  presentChange: presentGameSoOrder
 } as const satisfies ProviderModule
 export { gamesoWebhookVerifier } from './gameso-webhook.js'

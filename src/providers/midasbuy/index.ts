@@ -1,5 +1,6 @@
 import type { ProviderModule } from '../provider-module.js'
 import { midasbuyApi } from './midasbuy-api.js'
+import { presentMidasBuyOrderAtChange } from './midasbuy-order-change.js'
 import { midasbuyRouteExamples } from './midasbuy-route-examples.js'
 import { midasbuySimulator } from './simulator/personality.js'
 import { midasbuyWebhook } from './midasbuy-webhook.js'
@@ -12,6 +13,8 @@ export const midasbuyProvider = {
   simulator: midasbuySimulator,
   webhook: midasbuyWebhook,
   routeExamples: midasbuyRouteExamples,
-  sample: midasbuySampleNotification
+  sample: midasbuySampleNotification,
+  // OrderQuery's shape, as GET /v1/midasbuy/orders/{payment_order_id} answers.
+  presentChange: presentMidasBuyOrderAtChange
 } as const satisfies ProviderModule
 export { midasbuyWebhookVerifier } from './midasbuy-webhook.js'
