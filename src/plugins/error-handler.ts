@@ -2,26 +2,8 @@ import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
-import { isDatabaseUnavailable } from '../db/database.js'
-import { AppError, describeValidation, errorBody } from '../errors.js'
-
-/** Codes for the 4xx errors Fastify itself raises (content type, body size, malformed JSON …). */
-const CODE_FOR_STATUS: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  406: 'NOT_ACCEPTABLE',
-  408: 'REQUEST_TIMEOUT',
-  411: 'LENGTH_REQUIRED',
-  413: 'PAYLOAD_TOO_LARGE',
-  414: 'URI_TOO_LONG',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  429: 'RATE_LIMITED',
-  431: 'REQUEST_HEADER_FIELDS_TOO_LARGE'
-}
+import { codeForStatus, errorReplyOf } from '../error-reply.js'
+import { errorBody } from '../errors.js'
 
 /**
  * One error shape for the whole service — GameSO's `{status, code, message}` — including unknown
@@ -33,28 +15,8 @@ export const errorHandlerPlugin = fp(async function errorHandlerPlugin (app: Fas
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof AppError) {
-      if (error.statusCode >= 500) request.log.warn({ err: error }, 'request failed')
-      return reply.code(error.statusCode).send(errorBody(error.statusCode, error.code, error.message))
-    }
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      return reply.code(400).send(errorBody(400, 'VALIDATION_ERROR', describeValidation(error.validationContext, error.validation)))
-    }
-    if (isResponseSerializationError(error)) {
-      request.log.error({ err: error, issues: error.cause.issues }, 'response did not match its schema')
-      return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'Internal server error'))
-    }
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable')
-      return reply.code(503).send(errorBody(503, 'UNAVAILABLE', 'Database unavailable, retry later'))
-    }
-    const status = typeof error.statusCode === 'number' ? error.statusCode : 500
-    if (status >= 400 && status < 500) {
-      const code = CODE_FOR_STATUS[status] ?? 'BAD_REQUEST'
-      return reply.code(status).send(errorBody(status, code, error.message))
-    }
-    request.log.error({ err: error }, 'unhandled error')
-    return reply.code(500).send(errorBody(500, 'INTERNAL_ERROR', 'Internal server error'))
+    const { statusCode, body } = errorReplyOf(error, request.log)
+    return reply.code(statusCode).send(body)
   })
 }, { name: 'error-handler' })
 
@@ -95,5 +57,5 @@ export function frameworkErrorHandler (error: FastifyError, _request: FastifyReq
   const message = error.code === 'FST_ERR_BAD_URL'
     ? 'The request path is not valid: bad percent-encoding, or bytes that are not UTF-8'
     : error.message
-  return reply.code(status).send(errorBody(status, CODE_FOR_STATUS[status] ?? 'BAD_REQUEST', message))
+  return reply.code(status).send(errorBody(status, codeForStatus(status), message))
 }
