@@ -22,6 +22,7 @@ import { providers } from './providers/index.js'
 import { healthRoutes } from './routes/health.js'
 import { merchantWebhookRoutes } from './routes/merchant-webhooks.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { midasbuyOrderQueryRoute } from './routes/midasbuy-order-query.js'
 import { midasbuyOrderRoutes } from './routes/midasbuy-orders.js'
 import { orderChangesRoutes } from './routes/order-changes.js'
 import { orderCommandRoutes } from './routes/order-commands.js'
@@ -115,6 +116,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     await scope.register(merchantWebhookRoutes)
     await scope.register(orderChangesRoutes)
   })
+  // OrderQuery answers every error, the scope's 401 and 429 too, in MidasBuy's shape: a scope of its own.
+  await merchantScope(app, async (scope) => { await scope.register(midasbuyOrderQueryRoute) })
   // One webhook route per provider of the registry, each at the path its module fixes.
   for (const provider of providers) await app.register(webhookRoutes(provider))
 

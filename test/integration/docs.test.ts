@@ -124,7 +124,8 @@ describe('/docs', () => {
   it('offers the X-API-Key scheme that "Authorize" fills, on every merchant route and no other', () => {
     expect(document.components.securitySchemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' })
     for (const { key, operation } of operations(document)) {
-      expect(operation.security, key).toEqual(key.includes(' /v1/') ? [{ apiKey: [] }] : undefined)
+      const merchantRoute = key.includes(' /v1/') || key === 'POST /midasbuy/v2/orders'
+      expect(operation.security, key).toEqual(merchantRoute ? [{ apiKey: [] }] : undefined)
     }
   })
 
@@ -161,6 +162,17 @@ describe('/docs', () => {
     it('GET /v1/midasbuy/orders/{payment_order_id}: the documented order, byte for byte', async () => {
       const answer = await get(`/v1/midasbuy/orders/${MIDASBUY_DOCS_NOTIFICATION.resource.payment_order_id}`)
       expect(answer.body).toBe(JSON.stringify(responseExample('GET /v1/midasbuy/orders/:payment_order_id', 200, 'paid')))
+    })
+
+    it('POST /midasbuy/v2/orders: the documented order byte for byte, and its 400, 401 and 404 examples', async () => {
+      const key = 'POST /midasbuy/v2/orders'
+      const orderQuery = async (payload: unknown, headers: Record<string, string> = { 'x-api-key': API_KEY }) =>
+        app.inject({ method: 'POST', url: '/midasbuy/v2/orders', headers: { ...headers, 'x-request-id': 'req-7f3a' }, payload: payload as object })
+      const answer = await orderQuery(ROUTE_EXAMPLES[key]?.body?.byId?.value)
+      expect(answer.body).toBe(JSON.stringify(responseExample(key, 200, 'paid')))
+      expect((await orderQuery({})).json()).toEqual(responseExample(key, 400, 'noId'))
+      expect((await orderQuery({ id: 'SG2024113000900' }, {})).json()).toEqual(responseExample(key, 401, 'unauthenticated'))
+      expect((await orderQuery({ id: 'SG2024113000999' })).json()).toEqual(responseExample(key, 404, 'notFound'))
     })
 
     it('the error examples: 401, 404, a bad filter, a bad create, a signed but invalid webhook, an unsigned one', async () => {

@@ -25,7 +25,8 @@ const NOT_YET_GENERIC: Record<string, string> = {
   // Client side: the demo, and the read and command routes at the fixed GameSO and MidasBuy paths.
   'src/cli/demo.ts': 'shows each provider by name; becomes a loop over the registry',
   'src/routes/merchant-route-schemas.ts': 'describes the MidasBuy order id parameter',
-  'src/routes/midasbuy-orders.ts': 'the MidasBuy read routes (SPEC §2.2 paths)',
+  'src/routes/midasbuy-order-query.ts': 'the MidasBuy OrderQuery drop-in (SPEC §2.2 path, MidasBuy\'s error shape)',
+  'src/routes/midasbuy-orders.ts': 'the MidasBuy read, track and sync routes (SPEC §2.2 paths)',
   'src/routes/order-commands.ts': 'GameSO create, track and sync routes',
   'src/routes/orders.ts': 'GameSO read routes and their presenter',
   // Ingest side: the provider names as a type, and the local development credentials (a file

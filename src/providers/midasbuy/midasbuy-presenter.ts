@@ -71,3 +71,31 @@ export function presentMidasBuyOrder (order: StoredOrder & { upstreamUpdatedAt: 
     payment_channel: attribute(order.providerAttributes, 'payment_channel')
   }
 }
+
+/** MidasBuy's error body (upstream/midasbuy.md §2): `name` is the code, `debug_id` the id to quote. */
+export const midasbuyErrorResponseSchema = z.object({
+  name: z.string().describe('INVALID_ARGUMENT, UNAUTHENTICATED, NOT_FOUND, RESOURCE_EXHAUSTED, UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL'),
+  message: z.string(),
+  debug_id: z.string().describe('The mirror\'s request id: quote it when reporting a problem')
+}).describe('An error in MidasBuy\'s shape')
+
+export type MidasBuyErrorResponse = z.infer<typeof midasbuyErrorResponseSchema>
+
+/**
+ * MidasBuy names only INVALID_ARGUMENT in its docs; the other names follow the same (gRPC-style)
+ * family, chosen by the HTTP status the mirror answers with.
+ */
+const ERROR_NAME_BY_STATUS: Record<number, string> = {
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  502: 'UNAVAILABLE',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED'
+}
+
+export function presentMidasBuyError (status: number, message: string, debugId: string): MidasBuyErrorResponse {
+  const name = ERROR_NAME_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT')
+  return { name, message, debug_id: debugId }
+}
