@@ -91,10 +91,20 @@ export async function deleteInboxReceivedBefore (client: Queryable, cutoff: Date
   return result.rowCount ?? 0
 }
 
-/** When each provider's latest delivery arrived (ISO-8601); providers that never sent one are absent. */
-export async function lastReceivedByProvider (client: Queryable): Promise<Record<string, string>> {
-  const result = await client.query<{ provider: string, last: Date }>(
-    'SELECT provider, max(received_at) AS last FROM webhook_inbox GROUP BY provider'
-  )
-  return Object.fromEntries(result.rows.map((row) => [row.provider, row.last.toISOString()]))
+/**
+ * When each of `providerNames`' latest delivery arrived (ISO-8601); providers that never sent one
+ * are absent. Readiness asks on every probe and scrape, so this must not scan the inbox: per
+ * provider, an index led by provider answers whether it has any row at all, and
+ * only then is the received_at index walked backwards to that provider's newest row. A provider
+ * that is absent stays free, and one that is present is found after the rows that arrived since
+ * its latest, which inbox retention bounds.
+ */
+export async function lastReceivedByProvider (client: Queryable, providerNames: readonly string[]): Promise<Record<string, string>> {
+  const result = await client.query<{ provider: string, last: Date | null }>(`
+    SELECT p.provider,
+           (SELECT received_at FROM webhook_inbox i WHERE i.provider = p.provider ORDER BY received_at DESC LIMIT 1) AS last
+      FROM unnest($1::text[]) AS p(provider)
+     WHERE EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.provider = p.provider)`,
+  [providerNames])
+  return Object.fromEntries(result.rows.flatMap((row) => row.last === null ? [] : [[row.provider, row.last.toISOString()]]))
 }

@@ -17,6 +17,7 @@ const readinessSchema = z.object({
 
 export const healthRoutes = fp(async function healthRoutes (app: FastifyInstance) {
   const migrations = await readMigrations()
+  const providerNames = providers.map(({ name }) => name)
 
   app.readinessChecks.set('database', async () => {
     try {
@@ -32,7 +33,7 @@ export const healthRoutes = fp(async function healthRoutes (app: FastifyInstance
 
   app.readinessChecks.set('webhooks', async () => {
     try {
-      const received = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) => lastReceivedByProvider(client))
+      const received = await withStatementTimeout(app.db.pool, DATABASE_CHECK_TIMEOUT_MS, (client) => lastReceivedByProvider(client, providerNames))
       // Every provider is named, so "never received one" reads as null rather than as a missing key.
       return { ready: true, lastReceivedAt: Object.fromEntries(providers.map(({ name }) => [name, received[name] ?? null])) }
     } catch {
