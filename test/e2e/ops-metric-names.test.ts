@@ -4,6 +4,7 @@ import { parse } from 'yaml'
 import { gamesoOrder, signedHeaders as gamesoHeaders, webhookBody } from '../helpers/gameso-webhooks.js'
 import { midasbuyKeys, midasbuyOrder, notificationBody, signedHeaders as midasbuyHeaders } from '../helpers/midasbuy-notifications.js'
 import { startMirrorStack, STACK_WEBHOOK_SECRET, type MirrorStack } from '../helpers/mirror-stack.js'
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js'
 
 // Alerts and dashboards name metrics as strings; a renamed metric would leave them silently empty.
 // This starts the real service against the simulator, sends real traffic and checks every name
@@ -51,6 +52,7 @@ function hasSample (exposition: string, name: string): boolean {
 
 describe('metric names used by the alert rules and the dashboard', () => {
   let stack: MirrorStack
+  let receiver: WebhookReceiver
   let exposition: string
 
   beforeAll(async () => {
@@ -59,6 +61,9 @@ describe('metric names used by the alert rules and the dashboard', () => {
       service: { MIDASBUY_PLATFORM_PUBLIC_KEY: midasbuyKeys.publicKey, RECONCILE_INTERVAL_MS: '100' }
     })
     const { url } = stack.service
+    // A merchant's webhook endpoint, so the order changes below are delivered and counted.
+    receiver = await startWebhookReceiver('/order-events', (_delivery, res) => { res.writeHead(204).end() })
+    expect((await stack.merchant('POST', '/v1/merchant-webhooks', { url: receiver.url, secret: 'ops-receiver-secret', events: ['*'] })).status).toBe(201)
 
     // Webhooks of both providers, one of them refused for its signature.
     const gameso = webhookBody(gamesoOrder('ops-webhook-1', 'processing', '2026-05-01T00:00:05.000Z'))
@@ -79,13 +84,19 @@ describe('metric names used by the alert rules and the dashboard', () => {
       if (rows[0]?.reconcile_state === 'final') break
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
-    const scraped = await fetch(`${url}/metrics`)
-    expect(scraped.status).toBe(200)
-    exposition = await scraped.text()
+    // Counted once the receiver has answered: scrape until a delivery shows.
+    for (;;) {
+      const scraped = await fetch(`${url}/metrics`)
+      expect(scraped.status).toBe(200)
+      exposition = await scraped.text()
+      if (/^order_mirror_merchant_webhook_deliveries_total\{[^}]*result="delivered"\} [1-9]/m.test(exposition)) break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   })
 
   afterAll(async () => {
     await stack?.stop()
+    await receiver?.close()
   })
 
   it('served the traffic it was sent', () => {
