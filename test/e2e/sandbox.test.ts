@@ -126,12 +126,20 @@ describe('npm run simulator -- --with-mirror', () => {
     // A MidasBuy purchase in the simulator: its platform-signed notification reaches the mirror.
     const purchase = await fetch(`http://127.0.0.1:${env.SIMULATOR_PORT}/_control/midasbuy/purchases`, { method: 'POST' })
     const paymentOrderId = (await purchase.json() as { payment_order_id: string }).payment_order_id
-    let midasbuyStatus = 0
-    while (Date.now() < deadline && midasbuyStatus !== 200) {
-      midasbuyStatus = (await fetch(`${mirrorUrl}/v1/midasbuy/orders/${paymentOrderId}`, { headers })).status
-      if (midasbuyStatus !== 200) await delay(200)
+    // The GET reads through by OrderQuery on a miss, so only the order's history shows that the
+    // notification itself arrived: an inbox row applied by a `webhook` status change.
+    let midasbuyHistory: { status_changes: Array<{ source: string }>, inbox: Array<{ outcome: string }> } | undefined
+    while (Date.now() < deadline) {
+      const answer = await fetch(`${mirrorUrl}/v1/orders/${paymentOrderId}/history?provider=midasbuy`, { headers })
+      if (answer.status === 200) {
+        midasbuyHistory = await answer.json() as typeof midasbuyHistory
+        if (midasbuyHistory?.status_changes.some((change) => change.source === 'webhook')) break
+      }
+      await delay(200)
     }
-    expect(midasbuyStatus).toBe(200)
+    expect(midasbuyHistory?.status_changes.some((change) => change.source === 'webhook')).toBe(true)
+    expect(midasbuyHistory?.inbox.some((delivery) => delivery.outcome === 'applied')).toBe(true)
+    expect((await fetch(`${mirrorUrl}/v1/midasbuy/orders/${paymentOrderId}`, { headers })).status).toBe(200)
 
     sandbox.child.kill('SIGINT')
     expect(await sandbox.exited).toEqual({ code: 0, signal: null })
