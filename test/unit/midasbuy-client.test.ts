@@ -236,6 +236,56 @@ describe('MidasBuyClient', () => {
     expect(fake.received).toHaveLength(3)
   })
 
+  it('keeps its own concurrency: never more OrderQuery requests in flight than configured', async () => {
+    fake.answer = (received, reply) => fake.hold(reply, 200, paidOrder(JSON.parse(received.body.toString()).id))
+    const { midasbuy, clock } = client({ maxConcurrency: 2 })
+    const calls = ['SG-1', 'SG-2', 'SG-3', 'SG-4'].map((id) => midasbuy.fetchOrder(id))
+    // Past the 1 ms spacing of 1000 req/s: only the concurrency limit holds the last two back.
+    await clock.advance(10)
+    await until(() => fake.received.length >= 2)
+    await clock.advance(10)
+    expect(midasbuy.state().queued).toBe(2)
+    expect(fake.received).toHaveLength(2)
+    fake.release()
+    await until(() => midasbuy.state().queued === 0)
+    await clock.advance(10)
+    await until(() => fake.received.length === 4)
+    fake.release()
+    expect((await Promise.all(calls)).map((result) => result.found)).toEqual([true, true, true, true])
+  })
+
+  it('keeps its own rate: at 2 req/s the third request waits for the sliding second', async () => {
+    const { midasbuy, clock } = client({ maxRequestsPerSecond: 2, maxConcurrency: 10 })
+    const calls = ['SG-1', 'SG-2', 'SG-3'].map((id) => midasbuy.fetchOrder(id))
+    await until(() => fake.received.length === 1)
+    await clock.advance(250)
+    expect(midasbuy.state().queued).toBe(2)
+    await clock.advance(500)
+    await until(() => fake.received.length === 2)
+    // Two sent within the last second: the third waits although its even spacing (1000 ms) is near.
+    await clock.advance(240)
+    expect(midasbuy.state().queued).toBe(1)
+    await clock.advance(500)
+    expect((await Promise.all(calls)).every((result) => result.found)).toBe(true)
+    expect(fake.received).toHaveLength(3)
+  })
+
+  it('parses every part of MidasBuy\'s error body into the typed error: name, message, details, debug_id, causes, links', async () => {
+    const body = {
+      name: 'INVALID_ARGUMENT',
+      message: 'invalid id',
+      details: [{ '@type': 'type.apis.com/rpc.BadRequest', field_violations: [{ field: 'id' }] }],
+      debug_id: 'dbg-400',
+      causes: [{ cause: 'id is empty', solution: 'send the payment_order_id' }],
+      links: ['https://developer.midasbuy.com/']
+    }
+    fake.answer = (_received, reply) => reply.code(400).send(body)
+    const error = await client().midasbuy.fetchOrder(ORDER_ID).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(UpstreamHttpError)
+    expect(error).not.toBeInstanceOf(UpstreamUnauthorizedError)
+    expect(error).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', sent: true, body })
+  })
+
   it('times out on the injected clock and counts it', async () => {
     fake.answer = (_received, reply) => fake.hold(reply, 200, paidOrder())
     const { midasbuy, clock } = client({ timeoutMs: 500 })
