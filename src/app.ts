@@ -29,7 +29,6 @@ import { orderCommandRoutes } from './routes/order-commands.js'
 import { orderRoutes } from './routes/orders.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { registerRequestTracing } from './tracing/request-tracing.js'
-import { withRequestId } from './tracing/request-id.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -94,7 +93,6 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
 
   // Before anything that adds hooks or routes, so every request gets its span and its id.
   if (config.tracing.otlpEndpoint !== null) await registerRequestTracing(app)
-  app.addHook('onRequest', (request, _reply, done) => { withRequestId(request.id, done) })
   await app.register(errorHandlerPlugin)
   await app.register(readinessPlugin)
   await app.register(loadSheddingPlugin)

@@ -14,7 +14,6 @@ import {
   type ReconcileState
 } from '../repositories/reconcile-repository.js'
 import type { OrderSync } from '../services/order-sync.js'
-import { withRequestId } from '../tracing/request-id.js'
 import { inSpan, startSpan, withSpan } from '../tracing/spans.js'
 import { UpstreamError, UpstreamRateLimitedError, UpstreamUnauthorizedError } from '../upstream/upstream-errors.js'
 import { pollBackoffMs } from './backoff.js'
@@ -265,7 +264,7 @@ class ProviderLane {
 
     // A batch that claimed nothing did no work worth a trace. Its polls' upstream calls carry its id.
     const batchSpan = claimed.length > 0 ? startSpan('reconcile.batch', { 'order_mirror.provider': this.provider, 'order_mirror.claimed': claimed.length }) : undefined
-    const done = withRequestId(owner, () => withSpan(batchSpan, () => Promise.all(claimed.map(async (order) => {
+    const done = withSpan(batchSpan, () => Promise.all(claimed.map(async (order) => {
       const outcome = await inSpan('reconcile.poll', { 'order_mirror.provider': order.provider, 'order_mirror.reference': order.reference }, async (span) => {
         const polled = await this.pollOne(order, owner, sendBy)
         span.setAttribute('order_mirror.result', polled)
@@ -274,7 +273,7 @@ class ProviderLane {
       result.results[outcome] = (result.results[outcome] ?? 0) + 1
       if (outcome !== 'released') this.deps.metrics.pollsTotal.inc({ provider: order.provider, result: outcome })
       if (--unsettled <= refillAt) signalMostlySettled()
-    })))).then(() => {
+    }))).then(() => {
       if (claimed.length > 0) this.deps.log.debug({ owner, ...result }, 'reconcile batch done')
       return result
     })
@@ -290,7 +289,7 @@ class ProviderLane {
   private async pollOne (order: ClaimedOrder, owner: string, sendBy: number): Promise<PollResult> {
     let answer: Awaited<ReturnType<UpstreamConnection['fetchSnapshot']>>
     try {
-      answer = await this.connection.fetchSnapshot(order.reference, { priority: 'background', sendBy, signal: this.abort.signal })
+      answer = await this.connection.fetchSnapshot(order.reference, { priority: 'background', sendBy, signal: this.abort.signal, requestId: owner })
     } catch (error) {
       return this.afterFailedCall(order, owner, error)
     }

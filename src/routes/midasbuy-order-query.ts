@@ -59,7 +59,7 @@ export const midasbuyOrderQueryRoute = fp(async function midasbuyOrderQueryRoute
       }
     }
   }, async (request) => {
-    const order = await readMidasBuyOrder(app, request.body.id)
+    const order = await readMidasBuyOrder(app, request.body.id, request.id)
     if (order === null) throw new NotFoundError(`No payment order with id ${request.body.id}`)
     return presentMidasBuyOrder(presentableOrNotFound(order))
   })

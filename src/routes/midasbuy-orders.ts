@@ -29,10 +29,10 @@ export function presentableOrNotFound (order: StoredOrder | null): StoredOrder &
 }
 
 /** The local order, or MidasBuy's answer fetched once and stored when the mirror has none to show. */
-export async function readMidasBuyOrder (app: FastifyInstance, paymentOrderId: string): Promise<StoredOrder | null> {
+export async function readMidasBuyOrder (app: FastifyInstance, paymentOrderId: string, requestId: string): Promise<StoredOrder | null> {
   const local = await findOrderByReference(app.db.pool, 'midasbuy', paymentOrderId)
   // A placeholder (tracked, not yet polled) is a miss too: MidasBuy may know the order by now.
-  return local !== null && isPresentableMidasBuyOrder(local) ? local : await app.orderCommands.readThrough('midasbuy', paymentOrderId)
+  return local !== null && isPresentableMidasBuyOrder(local) ? local : await app.orderCommands.readThrough('midasbuy', paymentOrderId, requestId)
 }
 
 /** The merchant routes for MidasBuy orders. Register inside `merchantScope` (src/plugins/auth.ts). */
@@ -48,7 +48,7 @@ export const midasbuyOrderRoutes = fp(async function midasbuyOrderRoutes (app: F
       params: paymentOrderParamsSchema,
       response: { 200: midasbuyOrderResponseSchema, 400: errorBodySchema, 404: errorBodySchema, ...upstreamErrors }
     }
-  }, async (request) => presentMidasBuyOrder(presentableOrNotFound(await readMidasBuyOrder(app, request.params.payment_order_id))))
+  }, async (request) => presentMidasBuyOrder(presentableOrNotFound(await readMidasBuyOrder(app, request.params.payment_order_id, request.id))))
 
   typed.post('/v1/midasbuy/orders/:payment_order_id/sync', {
     schema: {
@@ -62,7 +62,7 @@ export const midasbuyOrderRoutes = fp(async function midasbuyOrderRoutes (app: F
         ...upstreamErrors
       }
     }
-  }, async (request) => presentMidasBuyOrder(presentableOrNotFound(await app.orderCommands.syncNow('midasbuy', request.params.payment_order_id))))
+  }, async (request) => presentMidasBuyOrder(presentableOrNotFound(await app.orderCommands.syncNow('midasbuy', request.params.payment_order_id, request.id))))
 
   typed.post('/v1/midasbuy/orders/:payment_order_id/track', {
     schema: {

@@ -61,7 +61,7 @@ export const orderCommandRoutes = fp(async function orderCommandRoutes (app: Fas
       }
     }
   }, async (request, reply) => {
-    const answer = await commands.create('gameso', request.body, request.log)
+    const answer = await commands.create('gameso', request.body, request.log, request.id)
     return relay(reply, answer)
   })
 
@@ -76,7 +76,7 @@ export const orderCommandRoutes = fp(async function orderCommandRoutes (app: Fas
         ...upstreamErrors
       }
     }
-  }, async (request) => presentGameSoOrder(await commands.syncNow('gameso', request.params.reference_id)))
+  }, async (request) => presentGameSoOrder(await commands.syncNow('gameso', request.params.reference_id, request.id)))
 
   typed.post('/v1/orders/:reference_id/track', {
     schema: {

@@ -176,7 +176,7 @@ export const orderRoutes = fp(async function orderRoutes (app: FastifyInstance) 
     ...stringifyPresented
   }, async (request) => {
     const reference = request.params.reference_id
-    const order = await findOrderByReference(app.db.pool, 'gameso', reference) ?? await app.orderCommands.readThrough('gameso', reference)
+    const order = await findOrderByReference(app.db.pool, 'gameso', reference) ?? await app.orderCommands.readThrough('gameso', reference, request.id)
     if (order === null) throw new NotFoundError()
     return presentGameSoOrder(order)
   })

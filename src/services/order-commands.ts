@@ -123,7 +123,7 @@ export class OrderCommands {
    * timed out, a track) is forwarded, because only the upstream knows whether that earlier
    * attempt reached it.
    */
-  async create (provider: Provider, body: Readonly<Record<string, unknown>>, log: FastifyBaseLogger): Promise<RelayedAnswer> {
+  async create (provider: Provider, body: Readonly<Record<string, unknown>>, log: FastifyBaseLogger, requestId?: string): Promise<RelayedAnswer> {
     const upstream = this.require(provider)
     const creator: OrderCreator | undefined = upstream.creator
     if (creator === undefined) throw new AppError(405, 'METHOD_NOT_ALLOWED', `${upstream.displayName} has no create the mirror can forward`)
@@ -143,7 +143,7 @@ export class OrderCommands {
 
     let answer: CreateAnswer
     try {
-      answer = await creator.create(body)
+      answer = await creator.create(body, requestId === undefined ? {} : { requestId })
     } catch (error) {
       await this.settleFailedCreate(upstream, registered, error, log)
       throw upstreamFailure(error, upstream.displayName)
@@ -168,19 +168,19 @@ export class OrderCommands {
    * when the upstream has no such order or is not configured (the caller answers 404). Nothing
    * is stored for a reference the upstream does not know, so made-up references leave no trace.
    */
-  async readThrough (provider: Provider, reference: string): Promise<StoredOrder | null> {
+  async readThrough (provider: Provider, reference: string, requestId?: string): Promise<StoredOrder | null> {
     const upstream = this.options.upstreams.get(provider)
     if (upstream === null) return null
-    const snapshot = await this.fetch(upstream, reference)
+    const snapshot = await this.fetch(upstream, reference, requestId)
     if (snapshot === null) return null
     await this.options.sync.applySnapshot(snapshot, { source: 'poll' })
     return this.stored(provider, reference)
   }
 
   /** Force sync: the upstream's current answer, applied (source `manual`) and returned as stored. */
-  async syncNow (provider: Provider, reference: string): Promise<StoredOrder> {
+  async syncNow (provider: Provider, reference: string, requestId?: string): Promise<StoredOrder> {
     const upstream = this.require(provider)
-    const snapshot = await this.fetch(upstream, reference)
+    const snapshot = await this.fetch(upstream, reference, requestId)
     if (snapshot === null) throw new NotFoundError(`${upstream.displayName} has no order with ${upstream.referenceName} ${reference}`)
     // The upstream's own answer, fetched on purpose: it settles a tie the merge could not.
     await this.options.sync.applySnapshot(snapshot, { source: 'manual', authoritative: true })
@@ -214,9 +214,9 @@ export class OrderCommands {
     })
   }
 
-  private async fetch (upstream: UpstreamConnection, reference: string): Promise<OrderSnapshot | null> {
+  private async fetch (upstream: UpstreamConnection, reference: string, requestId: string | undefined): Promise<OrderSnapshot | null> {
     try {
-      const result = await upstream.fetchSnapshot(reference)
+      const result = await upstream.fetchSnapshot(reference, requestId === undefined ? {} : { requestId })
       return result.found ? result.order : null
     } catch (error) {
       throw upstreamFailure(error, upstream.displayName)

@@ -90,7 +90,7 @@ export class UpstreamCaller {
     const { provider } = this.options
     return inSpan(`${provider} ${operation}`, { 'order_mirror.provider': provider, 'order_mirror.operation': operation }, async (span) => {
       // Read now: the throttle may send this call from inside another one's turn, in its context.
-      const correlation = { ...requestIdHeader(), ...traceContextHeaders() }
+      const correlation = { ...requestIdHeader(options.requestId), ...traceContextHeaders() }
       const answer = await this.send(operation, () => {
         const outgoing = prepare()
         return { ...outgoing, headers: { ...outgoing.headers, ...correlation } }

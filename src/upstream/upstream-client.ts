@@ -21,6 +21,8 @@ export interface CallOptions {
   sendBy?: number
   /** Aborting rejects a queued call at once (unsent) and cancels one in flight. */
   signal?: AbortSignal
+  /** The id of the work the call is made for (a request's, a reconcile batch's), sent upstream as X-Request-Id. */
+  requestId?: string
 }
 
 /** The upstream's order under a reference, or `found: false` when the upstream says it has none. */
