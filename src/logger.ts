@@ -1,5 +1,6 @@
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.js'
+import { providers } from './providers/index.js'
 import { traceLogFields } from './tracing/log-correlation.js'
 
 /** Header names whose values are credentials; lower-case, as Node hands headers over. */
@@ -8,10 +9,7 @@ function secretHeaders (config: Config): string[] {
     'x-api-key',
     'authorization',
     'cookie',
-    config.gameso.signatureHeader,
-    config.midasbuy.signatureHeader,
-    'x-gameso-signature',
-    'txgw-signature'
+    ...providers.flatMap(({ webhook }) => webhook.secretHeaders(config))
   ])]
 }
 

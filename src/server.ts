@@ -7,6 +7,7 @@ import { migrate } from './db/migrator.js'
 import { resolveDatabase } from './db/resolve-database.js'
 import { prepareLocalStart } from './local-dev/local-start.js'
 import { loggerOptions } from './logger.js'
+import { providers } from './providers/index.js'
 import { startTracing } from './tracing/tracing.js'
 
 function readConfig (): Config {
@@ -49,7 +50,11 @@ async function main () {
 
   const app = await buildApp(config, { db, logger: log })
   if (config.apiKeys.length === 0) log.warn('API_KEYS is not set: the merchant API answers 401 to every request')
-  if (config.gameso.webhookSecrets.length === 0) log.warn('GAMESO_WEBHOOK_SECRETS is not set: GameSO webhooks are answered 503 WEBHOOK_NOT_CONFIGURED')
+  for (const { displayName, webhook } of providers) {
+    if (webhook.verifierFromConfig(config) === null) {
+      log.warn(`${webhook.requires} is not set: ${displayName} webhooks are answered ${webhook.notConfigured.status} WEBHOOK_NOT_CONFIGURED`)
+    }
+  }
 
   // Shutdown order: stop HTTP (finishing in-flight requests) and background jobs, then the
   // database pool, then the embedded server if this process started one.

@@ -3,14 +3,14 @@ import { pino } from 'pino'
 import { ConfigError, loadConfig } from '../config.js'
 import { createDatabase } from '../db/database.js'
 import { resolveDatabase } from '../db/resolve-database.js'
-import { PROVIDERS, type Provider } from '../domain/order.js'
+import type { Provider } from '../domain/order.js'
 import { loggerOptions } from '../logger.js'
-import { providers } from '../providers/index.js'
+import { providerNames, providers } from '../providers/index.js'
 import { replayInbox, REPLAYABLE_OUTCOMES, type ReplayableOutcome } from '../services/inbox-replay.js'
 import { OrderSync } from '../services/order-sync.js'
 import { inboxReplayer } from '../services/webhook-ingest.js'
 
-const USAGE = `usage: npm run inbox:replay -- [--outcome ${REPLAYABLE_OUTCOMES.join('|')}] [--since <ISO-8601 time>] [--provider ${PROVIDERS.join('|')}] [--dry-run]
+const USAGE = `usage: npm run inbox:replay -- [--outcome ${REPLAYABLE_OUTCOMES.join('|')}] [--since <ISO-8601 time>] [--provider ${providerNames.join('|')}] [--dry-run]
   Re-applies stored webhook deliveries through the live ingestion path (default --outcome invalid).`
 
 class UsageError extends Error {}
@@ -42,8 +42,8 @@ function parseArguments (argv: string[]): ReplayArguments {
   if (parsed.help) throw new UsageError('')
   const outcome = REPLAYABLE_OUTCOMES.find((candidate) => candidate === parsed.outcome)
   if (!outcome) throw new UsageError(`--outcome must be one of ${REPLAYABLE_OUTCOMES.join(', ')} (got "${parsed.outcome}")`)
-  const provider = parsed.provider === undefined ? undefined : PROVIDERS.find((candidate) => candidate === parsed.provider)
-  if (parsed.provider !== undefined && !provider) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')} (got "${parsed.provider}")`)
+  const provider = parsed.provider === undefined ? undefined : providerNames.find((candidate) => candidate === parsed.provider)
+  if (parsed.provider !== undefined && !provider) throw new UsageError(`--provider must be one of ${providerNames.join(', ')} (got "${parsed.provider}")`)
   const since = parsed.since === undefined ? undefined : new Date(parsed.since)
   if (since !== undefined && Number.isNaN(since.getTime())) throw new UsageError(`--since must be an ISO-8601 time such as 2026-11-27T00:00:00Z (got "${parsed.since}")`)
   return { outcome, provider, since, dryRun: parsed['dry-run'] }

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto'
 
-export const PROVIDERS = ['gameso', 'midasbuy'] as const
-export type Provider = typeof PROVIDERS[number]
+/**
+ * The name of every provider, as keys. Each provider module adds its own name here (a `declare
+ * module` beside its registry entry), so this pure core lists no upstream and imports nothing above it.
+ */
+export interface ProviderNames {}
+export type Provider = keyof ProviderNames & string
 
 /** Statuses across providers, so merchants can filter GameSO and MidasBuy orders alike. */
 export const CANONICAL_STATUSES = ['pending', 'processing', 'completed', 'failed', 'refunded'] as const

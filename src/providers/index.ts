@@ -5,3 +5,6 @@ import { midasbuyProvider } from './midasbuy/index.js'
 export const providers = [gamesoProvider, midasbuyProvider] as const
 
 export type ProviderName = typeof providers[number]['name']
+
+/** The registry's names, in its order: what a `provider` filter or option accepts. */
+export const providerNames: readonly ProviderName[] = providers.map(({ name }) => name)

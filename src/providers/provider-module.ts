@@ -1,5 +1,5 @@
 import type { Config } from '../config.js'
-import type { OrderSnapshot } from '../domain/order.js'
+import type { OrderSnapshot, Provider } from '../domain/order.js'
 import type { RouteExamples } from '../docs/route-example-types.js'
 import type { OrderAtChange } from '../domain/order-change.js'
 import type { SimulatorPersonality } from '../simulator/personality.js'
@@ -15,7 +15,7 @@ import type { SampleWebhookSender } from './sample-webhook.js'
  */
 export interface ProviderModule<Personality extends SimulatorPersonality = SimulatorPersonality> {
   /** The provider's key: in stored orders, in paths such as `/_control/<name>/…`. */
-  readonly name: string
+  readonly name: Provider
   /** How people write it, for logs and docs. */
   readonly displayName: string
   /** How the simulator plays this upstream. */

@@ -70,6 +70,10 @@ export interface ProviderWebhook {
   verifierFromConfig (config: Config): WebhookVerifier | null
   /** The refusal while no key is configured: its status (the upstream retries it) and text. */
   readonly notConfigured: { readonly status: number, readonly message: string }
+  /** The variable that holds the key, named in the warning a start without it logs. */
+  readonly requires: string
+  /** Lower-case names of the headers its signature may come in (the configured one, and the default): logs censor them. */
+  secretHeaders (config: Config): readonly string[]
   readonly clock: SignedClock
   /** Whether the body may be a JSON array of envelopes, each stored and merged on its own. */
   readonly acceptsArrays: boolean

@@ -3,12 +3,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { CANONICAL_STATUSES, PROVIDERS, SNAPSHOT_SOURCES } from '../domain/order.js'
+import { CANONICAL_STATUSES, SNAPSHOT_SOURCES } from '../domain/order.js'
 import { printableTextSchema } from '../domain/identifier-schemas.js'
 import type { StoredOrder } from '../domain/stored-order.js'
 import { NotFoundError, errorBodySchema } from '../errors.js'
 import { gamesoOrderResponseSchema, presentGameSoOrder } from '../providers/gameso/gameso-presenter.js'
 import { isoTimestampSchema } from '../providers/gameso/gameso-schemas.js'
+import { providerNames } from '../providers/index.js'
 import { INBOX_OUTCOMES } from '../repositories/inbox-repository.js'
 import { findOrderByReference, findOrderHistory, listOrders, type OrderCursor } from '../repositories/order-queries.js'
 import { decimalIntegerQuerySchema, referenceParamsSchema } from './merchant-route-schemas.js'
@@ -57,7 +58,7 @@ const cursorSchema = z.string().max(200).transform((value, context) => {
 // ---- schemas -----------------------------------------------------------------------------------
 
 const listQuerySchema = z.strictObject({
-  provider: z.enum(PROVIDERS).optional(),
+  provider: z.enum(providerNames).optional(),
   status: z.enum(CANONICAL_STATUSES).optional(),
   user_id: printableTextSchema().optional(),
   updated_since: isoTimestampSchema.optional().describe('Orders whose upstream updated_at is at or after this instant'),
@@ -71,7 +72,7 @@ const listQuerySchema = z.strictObject({
 })
 
 const listedOrderSchema = z.object({
-  provider: z.enum(PROVIDERS),
+  provider: z.enum(providerNames),
   currency: z.string().nullable(),
   ...gamesoOrderResponseSchema.shape
 })
@@ -82,11 +83,11 @@ const orderPageSchema = z.object({
 }).describe('Newest first, by upstream updated_at then id; orders not yet reported by their upstream come first')
 
 const historyQuerySchema = z.strictObject({
-  provider: z.enum(PROVIDERS).default('gameso')
+  provider: z.enum(providerNames).default('gameso')
 })
 
 const historySchema = z.object({
-  provider: z.enum(PROVIDERS),
+  provider: z.enum(providerNames),
   reference_id: z.string(),
   status_changes: z.array(z.object({
     from: z.string().nullable(),

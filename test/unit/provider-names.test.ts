@@ -29,15 +29,10 @@ const NOT_YET_GENERIC: Record<string, string> = {
   'src/routes/midasbuy-orders.ts': 'the MidasBuy read, track and sync routes (SPEC §2.2 paths)',
   'src/routes/order-commands.ts': 'GameSO create, track and sync routes',
   'src/routes/orders.ts': 'GameSO read routes and their presenter',
-  // Ingest side: the provider names as a type, and the local development credentials (a file
-  // format of their own, .data/credentials.json), still to be made generic.
-  'src/domain/order.ts': 'lists the provider names as a type; the list moves to the registry',
+  // The local development credentials (a file format of their own, .data/credentials.json).
   'src/local-dev/local-credentials.ts': 'generates each provider\'s local webhook credentials',
   'src/local-dev/local-start.ts': 'hands the local credentials to the configuration',
-  'src/local-dev/start-banner.ts': 'prints each provider\'s local credentials',
-  // Generic files that name a provider's configuration: each provider module will say what it needs.
-  'src/logger.ts': 'redacts each provider\'s signature header by its configuration path',
-  'src/server.ts': 'warns when the GameSO webhook secret is missing'
+  'src/local-dev/start-banner.ts': 'prints each provider\'s local credentials'
 }
 
 function sourceFiles (): string[] {

@@ -59,6 +59,8 @@ export const gamesoWebhook: ProviderWebhook = {
   describe: (config) => `Body \`{event, timestamp, data: <order>}\` as \`application/json\`, signed with HMAC-SHA256 over the raw bytes in header \`${config.gameso.signatureHeader}\` (hex or base64, optional \`sha256=\`). Stored in the inbox before the answer.`,
   verifierFromConfig: (config) => gamesoWebhookVerifier({ secrets: config.gameso.webhookSecrets, signatureHeader: config.gameso.signatureHeader }),
   notConfigured: { status: 503, message: 'No GameSO webhook secret is configured; retry later' },
+  requires: 'GAMESO_WEBHOOK_SECRETS',
+  secretHeaders: (config) => [config.gameso.signatureHeader, 'x-gameso-signature'],
   clock: {
     in: 'body',
     label: 'Webhook timestamp',

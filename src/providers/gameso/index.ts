@@ -18,3 +18,8 @@ export const gamesoProvider = {
   presentChange: presentGameSoOrder
 } as const satisfies ProviderModule
 export { gamesoWebhookVerifier } from './gameso-webhook.js'
+
+declare module '../../domain/order.js' {
+  /** This provider's name, for the domain's Provider type. */
+  interface ProviderNames { gameso: true }
+}

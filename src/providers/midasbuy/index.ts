@@ -18,3 +18,8 @@ export const midasbuyProvider = {
   presentChange: presentMidasBuyOrderAtChange
 } as const satisfies ProviderModule
 export { midasbuyWebhookVerifier } from './midasbuy-webhook.js'
+
+declare module '../../domain/order.js' {
+  /** This provider's name, for the domain's Provider type. */
+  interface ProviderNames { midasbuy: true }
+}

@@ -84,6 +84,8 @@ export const midasbuyWebhook: ProviderWebhook = {
     return midasbuyWebhookVerifier({ publicKey: pem === undefined ? null : createPublicKey(pem), signatureHeader: config.midasbuy.signatureHeader })
   },
   notConfigured: { status: 500, message: 'No MidasBuy platform public key is configured; retry later' },
+  requires: 'MIDASBUY_PLATFORM_PUBLIC_KEY',
+  secretHeaders: (config) => [config.midasbuy.signatureHeader, 'txgw-signature'],
   // Txgw-Timestamp is Unix seconds (as MidasPay documents it; MidasBuy's docs cut off before saying).
   clock: { in: 'header', label: TIMESTAMP_HEADER },
   acceptsArrays: true,
