@@ -111,8 +111,8 @@ function parseQuery (request: FastifyRequest, raw: Buffer): ParsedQuery {
 }
 
 /**
- * MidasBuy's OrderQuery (`POST /v2/orders`, also under `/midasbuy`). The order of checks: the
- * fault gate's slowness, outage and hard limit; the request signature, verified against the
+ * MidasBuy's OrderQuery (`POST /v2/orders`, also under `/midasbuy`). The order of checks, once
+ * the body is read: the fault gate's slowness, outage and hard limit; the request signature, verified against the
  * merchant public key over the exact bytes received (401 UNAUTHENTICATED, counted); random 5xx
  * and 429; then the body (400 INVALID_ARGUMENT) and the lookup (404 NOT_FOUND — an assumption,
  * the docs show no answer for an unknown id). Every answer, errors included, is signed with the
@@ -136,18 +136,21 @@ export async function orderQueryRoutes (app: FastifyInstance, options: OrderQuer
     return reply.code(500).send(midasbuyErrorBody('INTERNAL', 'internal error, retry later'))
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (_request, reply) => {
     // 'close' fires whether the response finished or the client went away mid-request.
     reply.raw.once('close', stats.requestStarted(undefined))
-    const arrival = await gate.arrive()
-    if (arrival) return refuse(reply, arrival)
   })
 
   app.addHook('preHandler', async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const query = parseQuery(request, raw)
     queries.set(request, query)
+    // The id is only known once the body is read, so the gate waits until then: a lookup held
+    // back by slowness is in flight for its id, as a GameSO read is from its arrival, and two
+    // polls of one order held back together count as concurrent.
     if (query.ok) reply.raw.once('close', stats.lookupStarted(query.id))
+    const arrival = await gate.arrive()
+    if (arrival) return refuse(reply, arrival)
     const verification = verifyMidasBuyRequest({
       method: request.method,
       // Built by concatenation: a URL that starts with `//` must not become a host.
