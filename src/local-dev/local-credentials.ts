@@ -1,31 +1,37 @@
-import { generateKeyPair, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { z } from 'zod'
 import { withCredentials, type Config, type CredentialOverrides } from '../config.js'
+import { providers } from '../providers/index.js'
+import type { LocalCredentialsPart, StoredFields } from '../providers/local-credentials-part.js'
 
 // A zero-configuration start on the embedded PostgreSQL is a developer's machine: rather than a
 // mirror that refuses every request, it gets credentials of its own, made once and kept beside
 // the embedded data. Nothing here runs when DATABASE_URL is set.
+//
+// The file holds the API key and, field by field, what each provider module's localCredentials
+// part keeps; its flat JSON stays as it has always been, so files made before read unchanged.
 
-const generateRsaKeyPair = promisify(generateKeyPair)
+type ProviderPart = typeof providers[number]['localCredentials']
+// Every provider's fields in one object type: the union of the parts' field types, intersected.
+type Intersection<Union> = (Union extends unknown ? (part: Union) => void : never) extends (part: infer Both) => void ? Both : never
+type ProviderFields = Intersection<ProviderPart extends LocalCredentialsPart<infer Fields, string> ? StoredFields<Fields> : never>
 
-const pem = (kind: 'PUBLIC' | 'PRIVATE') => z.string().regex(new RegExp(`^-----BEGIN ${kind} KEY-----\\n[\\s\\S]+\\n-----END ${kind} KEY-----\\n?$`), `expected a PEM ${kind.toLowerCase()} key`)
+const parts: readonly LocalCredentialsPart[] = providers.map(({ localCredentials }) => localCredentials)
 
-export const localCredentialsSchema = z.object({
+type Flat<Fields> = { readonly [Field in keyof Fields]: Fields[Field] }
+
+/** The credentials file's fields: the API key, each provider's, and when they were made. */
+export type LocalCredentials = Flat<{ api_key: string } & ProviderFields & { created_at: string }>
+
+export const localCredentialsSchema: z.ZodType<LocalCredentials> = z.object({
   /** Accepted in X-API-Key when API_KEYS is unset. */
   api_key: z.string().min(16),
-  /** Verifies GameSO webhooks when GAMESO_WEBHOOK_SECRETS is unset; `npm run send` signs with it. */
-  gameso_webhook_secret: z.string().min(16),
-  /** Verifies MidasBuy notifications when MIDASBUY_PLATFORM_PUBLIC_KEY is unset. */
-  midasbuy_platform_public_key: pem('PUBLIC'),
-  /** The other half, which only `npm run send` uses: the stand-in for MidasBuy's own signing key. */
-  midasbuy_platform_private_key: pem('PRIVATE'),
+  ...Object.assign({}, ...parts.map(({ fields }) => fields)),
   created_at: z.iso.datetime()
-})
-
-export type LocalCredentials = z.infer<typeof localCredentialsSchema>
+  // The providers' shapes are spread at run time, so zod cannot infer them: LocalCredentials spells out the result.
+}) as z.ZodType<unknown> as z.ZodType<LocalCredentials>
 
 export class LocalCredentialsError extends Error {
   constructor (readonly file: string, problem: string) {
@@ -40,18 +46,12 @@ export function localCredentialsFile (embeddedDataDir: string): string {
 }
 
 async function generateLocalCredentials (now: Date): Promise<LocalCredentials> {
-  const keys = await generateRsaKeyPair('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
-  })
-  return {
+  const generated = await Promise.all(parts.map((part) => part.generate()))
+  return localCredentialsSchema.parse({
     api_key: `om_local_${randomBytes(24).toString('base64url')}`,
-    gameso_webhook_secret: `gameso_local_${randomBytes(24).toString('base64url')}`,
-    midasbuy_platform_public_key: keys.publicKey,
-    midasbuy_platform_private_key: keys.privateKey,
+    ...Object.assign({}, ...generated),
     created_at: now.toISOString()
-  }
+  })
 }
 
 /** The stored credentials, or null when none were made yet. Throws LocalCredentialsError for a file that is not ours. */
@@ -102,11 +102,14 @@ export async function loadOrCreateLocalCredentials (file: string, now = new Date
   return { credentials, created: true }
 }
 
+type CredentialSource = 'configured' | 'local'
+
 /** Where each credential in force comes from: the environment, or the local credentials file. */
-export interface CredentialSources {
-  apiKey: 'configured' | 'local'
-  gamesoWebhookSecret: 'configured' | 'local'
-  midasbuyPlatformKey: 'configured' | 'local'
+export type CredentialSources = { readonly [Source in 'apiKey' | ProviderPart['source']]: CredentialSource }
+
+/** The key of a provider's credential in CredentialSources. */
+export function sourceOf (part: LocalCredentialsPart): keyof CredentialSources {
+  return part.source as keyof CredentialSources
 }
 
 /**
@@ -114,16 +117,16 @@ export interface CredentialSources {
  * unset; whatever is configured wins, variable by variable.
  */
 export function applyLocalCredentials (config: Config, credentials: LocalCredentials): { config: Config, sources: CredentialSources } {
-  const sources: CredentialSources = {
-    apiKey: config.apiKeys.length > 0 ? 'configured' : 'local',
-    gamesoWebhookSecret: config.gameso.webhookSecrets.length > 0 ? 'configured' : 'local',
-    midasbuyPlatformKey: config.midasbuy.platformPublicKey !== undefined ? 'configured' : 'local'
-  }
-  const overrides: CredentialOverrides = {
-    ...(sources.apiKey === 'local' ? { apiKeys: [credentials.api_key] } : {}),
-    ...(sources.gamesoWebhookSecret === 'local' ? { gamesoWebhookSecrets: [credentials.gameso_webhook_secret] } : {}),
-    ...(sources.midasbuyPlatformKey === 'local' ? { midasbuyPlatformPublicKey: credentials.midasbuy_platform_public_key } : {})
-  }
+  const apiKey: CredentialSource = config.apiKeys.length > 0 ? 'configured' : 'local'
+  const standingIn = parts.filter((part) => !part.configured(config))
+  const sources = Object.fromEntries([
+    ['apiKey', apiKey],
+    ...parts.map((part) => [part.source, standingIn.includes(part) ? 'local' : 'configured'])
+  ]) as CredentialSources
+  const overrides: CredentialOverrides = Object.assign(
+    apiKey === 'local' ? { apiKeys: [credentials.api_key] } : {},
+    ...standingIn.map((part) => part.standIn(credentials))
+  )
   return { config: withCredentials(config, overrides), sources }
 }
 

@@ -1,5 +1,6 @@
 import { symbols, type Logger } from 'pino'
 import type { Config } from '../config.js'
+import { providers } from '../providers/index.js'
 import { localCredentialsFile, localCredentialsInForce, type CredentialSources } from './local-credentials.js'
 import { formatStartBanner, localUrl } from './start-banner.js'
 
@@ -10,11 +11,11 @@ export interface LocalStart {
   announce: () => void
 }
 
-const VARIABLES: Record<keyof CredentialSources, string> = {
-  apiKey: 'API_KEYS',
-  gamesoWebhookSecret: 'GAMESO_WEBHOOK_SECRETS',
-  midasbuyPlatformKey: 'MIDASBUY_PLATFORM_PUBLIC_KEY'
-}
+/** The variable each credential source stands in for. */
+const VARIABLES = Object.fromEntries([
+  ['apiKey', 'API_KEYS'],
+  ...providers.map(({ localCredentials }) => [localCredentials.source, localCredentials.variable])
+]) as Record<keyof CredentialSources, string>
 
 /**
  * The stream the logger writes to (stdout, or the pretty-printing worker on a terminal). The banner

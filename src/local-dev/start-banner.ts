@@ -1,5 +1,6 @@
 import path from 'node:path'
-import type { CredentialSources, LocalCredentials } from './local-credentials.js'
+import { providers } from '../providers/index.js'
+import { sourceOf, type CredentialSources, type LocalCredentials } from './local-credentials.js'
 
 /** Reference of the order the banner's lines send and then read, so they work when pasted in order. */
 export const FIRST_ORDER_REFERENCE = 'my-first-order'
@@ -36,9 +37,13 @@ export function formatStartBanner ({ url, credentialsFile, credentials, sources,
   const apiKey = sources.apiKey === 'local' ? credentials.api_key : null
   const rows: Array<[string, string]> = [
     ['X-API-Key', apiKey ?? 'configured (API_KEYS)'],
-    ['GameSO webhook secret', sources.gamesoWebhookSecret === 'local' ? credentials.gameso_webhook_secret : 'configured (GAMESO_WEBHOOK_SECRETS)'],
-    ['MidasBuy platform key', sources.midasbuyPlatformKey === 'local' ? `RSA key pair in ${file}` : 'configured (MIDASBUY_PLATFORM_PUBLIC_KEY)']
+    ...providers.map(({ localCredentials: part }): [string, string] => [
+      part.bannerLabel,
+      sources[sourceOf(part)] === 'local' ? part.shownLocal(credentials, file) : `configured (${part.variable})`
+    ])
   ]
+  // The first provider of the registry is the one a first try sends as.
+  const [{ name: firstProvider, sample }] = providers
   const width = Math.max(...rows.map(([name]) => name.length))
   return [
     '',
@@ -50,8 +55,8 @@ export function formatStartBanner ({ url, credentialsFile, credentials, sources,
     '',
     'Try it:',
     `  curl -s ${url}/health/ready`,
-    `  npm run send -- gameso order.completed --ref ${FIRST_ORDER_REFERENCE}`,
-    `  curl -s -H 'X-API-Key: ${apiKey ?? '<a key from API_KEYS>'}' ${url}/v1/orders/${FIRST_ORDER_REFERENCE}`,
+    `  npm run send -- ${firstProvider} ${sample.exampleEvent} --ref ${FIRST_ORDER_REFERENCE}`,
+    `  curl -s -H 'X-API-Key: ${apiKey ?? '<a key from API_KEYS>'}' ${url}${sample.orderPath(FIRST_ORDER_REFERENCE)}`,
     `  curl -s ${url}/docs/json    # or open ${url}/docs in a browser`,
     '',
     ''

@@ -6,6 +6,7 @@ import type { SimulatorPersonality } from '../simulator/personality.js'
 import type { UpstreamMetrics } from '../upstream/http-exchange.js'
 import type { UpstreamCallerOptions } from '../upstream/upstream-caller.js'
 import type { CallOptions, FetchOrderResult, UpstreamOrderClient } from '../upstream/upstream-client.js'
+import type { LocalCredentialsPart } from './local-credentials-part.js'
 import type { ProviderWebhook } from './provider-webhook.js'
 import type { SampleWebhookSender } from './sample-webhook.js'
 
@@ -24,6 +25,8 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
   readonly webhook: ProviderWebhook
   /** How `npm run send` and the sandbox act as this upstream: build, sign and post its webhooks. */
   readonly sample: SampleWebhookSender
+  /** What a zero-configuration start keeps for it in `.data/credentials.json`, standing in for its unset key. */
+  readonly localCredentials: LocalCredentialsPart
   /** What /docs shows for this provider's routes, by `METHOD /path`. */
   readonly routeExamples: Readonly<Record<string, RouteExamples>>
   /** The upstream's order API, for providers the mirror can ask about an order (poll, read-through, sync, track). */

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js'
 import type { Provider } from '../domain/order.js'
-import type { LocalCredentials } from '../local-dev/local-credentials.js'
+import type { StoredLocalCredentials } from './local-credentials-part.js'
 
 // What `npm run send` needs from a provider to act as that upstream: a realistic webhook payload,
 // signed exactly as the upstream signs it, and where the mirror takes it and shows the order.
@@ -18,7 +18,7 @@ export interface SigningContext {
   /** The mirror's configuration with the local credentials standing in for unset variables. */
   config: Config
   /** The local development credentials, when the mirror runs on the embedded PostgreSQL. */
-  local: LocalCredentials | null
+  local: StoredLocalCredentials | null
   /** What `--key-file` holds: it wins over everything else. */
   keyFile: string | null
   now: Date
@@ -59,6 +59,8 @@ export interface SampleWebhookSender {
   sharedSecret: ((config: Config) => string | undefined) | null
   /** The event names accepted on the command line. */
   events: readonly string[]
+  /** The event a first try sends, one that completes an order (the start banner's example). */
+  exampleEvent: string
   /** The statuses `--status` accepts. */
   statuses: readonly string[]
   /** The mirror's route for this provider's webhooks. */

@@ -28,11 +28,7 @@ const NOT_YET_GENERIC: Record<string, string> = {
   'src/routes/midasbuy-order-query.ts': 'the MidasBuy OrderQuery drop-in (SPEC §2.2 path, MidasBuy\'s error shape)',
   'src/routes/midasbuy-orders.ts': 'the MidasBuy read, track and sync routes (SPEC §2.2 paths)',
   'src/routes/order-commands.ts': 'GameSO create, track and sync routes',
-  'src/routes/orders.ts': 'GameSO read routes and their presenter',
-  // The local development credentials (a file format of their own, .data/credentials.json).
-  'src/local-dev/local-credentials.ts': 'generates each provider\'s local webhook credentials',
-  'src/local-dev/local-start.ts': 'hands the local credentials to the configuration',
-  'src/local-dev/start-banner.ts': 'prints each provider\'s local credentials'
+  'src/routes/orders.ts': 'GameSO read routes and their presenter'
 }
 
 function sourceFiles (): string[] {

@@ -119,6 +119,7 @@ export const gamesoSampleWebhook: SampleWebhookSender = {
   configuredKeyVariable: 'GAMESO_WEBHOOK_SECRETS',
   sharedSecret: (config) => config.gameso.webhookSecrets[0],
   events: EVENTS,
+  exampleEvent: 'order.completed',
   statuses: GAMESO_STATUSES,
   webhookPath: '/webhooks/gameso',
   orderPath: (reference) => `/v1/orders/${encodeURIComponent(reference)}`,

@@ -1,4 +1,5 @@
 import type { ProviderModule } from '../provider-module.js'
+import { gamesoLocalCredentials } from './gameso-local-credentials.js'
 import { gamesoApi } from './gameso-api.js'
 import { presentGameSoOrder } from './gameso-presenter.js'
 import { gamesoRouteExamples } from './gameso-route-examples.js'
@@ -12,6 +13,7 @@ export const gamesoProvider = {
   api: gamesoApi,
   simulator: gamesoSimulator,
   webhook: gamesoWebhook,
+  localCredentials: gamesoLocalCredentials,
   routeExamples: gamesoRouteExamples,
   sample: gamesoSampleWebhook,
   // Exactly what GET /v1/orders/{reference_id} answers, so a GameSO receiver reads it unchanged.

@@ -1,4 +1,5 @@
 import type { ProviderModule } from '../provider-module.js'
+import { midasbuyLocalCredentials } from './midasbuy-local-credentials.js'
 import { midasbuyApi } from './midasbuy-api.js'
 import { presentMidasBuyOrderAtChange } from './midasbuy-order-change.js'
 import { midasbuyRouteExamples } from './midasbuy-route-examples.js'
@@ -12,6 +13,7 @@ export const midasbuyProvider = {
   api: midasbuyApi,
   simulator: midasbuySimulator,
   webhook: midasbuyWebhook,
+  localCredentials: midasbuyLocalCredentials,
   routeExamples: midasbuyRouteExamples,
   sample: midasbuySampleNotification,
   // OrderQuery's shape, as GET /v1/midasbuy/orders/{payment_order_id} answers.

@@ -33,14 +33,15 @@ function privateKeyOf (pem: string, from: string): KeyObject {
  */
 function signingKey (context: SigningContext): { key: KeyObject, from: string } {
   if (context.keyFile !== null) return { key: privateKeyOf(context.keyFile, '--key-file'), from: '--key-file' }
-  const local = context.local
+  const localPublicKey = context.local?.midasbuy_platform_public_key
+  const localPrivateKey = context.local?.midasbuy_platform_private_key
   const configured = context.config.midasbuy.platformPublicKey
-  if (local === null || configured === undefined || configured.trim() !== local.midasbuy_platform_public_key.trim()) {
+  if (localPublicKey === undefined || localPrivateKey === undefined || configured === undefined || configured.trim() !== localPublicKey.trim()) {
     throw new SampleWebhookError(configured === undefined
       ? 'no MidasBuy platform key: start the mirror on the embedded PostgreSQL (it makes a local key pair), or pass --key-file with a private key whose public half is MIDASBUY_PLATFORM_PUBLIC_KEY'
       : 'MIDASBUY_PLATFORM_PUBLIC_KEY is configured, so only its private half can sign: pass it with --key-file')
   }
-  return { key: privateKeyOf(local.midasbuy_platform_private_key, 'the local credentials file'), from: 'the local platform private key' }
+  return { key: privateKeyOf(localPrivateKey, 'the local credentials file'), from: 'the local platform private key' }
 }
 
 function signAt (body: Buffer, context: SigningContext): SignedDelivery {
@@ -91,6 +92,7 @@ export const midasbuySampleNotification: SampleWebhookSender = {
   configuredKeyVariable: null,
   sharedSecret: null,
   events: [EVENT],
+  exampleEvent: EVENT,
   statuses: MIDASBUY_STATUSES,
   webhookPath: '/webhooks/midasbuy/payment_notification',
   orderPath: (reference) => `/v1/midasbuy/orders/${encodeURIComponent(reference)}`,
