@@ -2,6 +2,8 @@
 //   - poll-rate: 10,000 stale GameSO orders, the simulator as upstream with a hard limit of
 //     200 req/s, the service's client configured for the same 200 req/s. Achieved poll rate at
 //     the simulator ÷ the configured rate (target ≥ 0.95), and the time to drain them all.
+//   - poll-rate-midasbuy: the same for 10,000 stale MidasBuy orders polled by OrderQuery (every
+//     request signed with the merchant key and verified by the simulator), at the same 200 req/s.
 //   - claim-query: one due-order claim (the reconciler's real statement, rolled back so the due
 //     set stays the same) with 10,000 and with 1,000,000 final orders in the table. Claims per
 //     second at 1M ÷ at 10k = median time at 10k ÷ median time at 1M (target ≥ 0.5: flat within 2×).
@@ -35,6 +37,8 @@ interface SimulatorStats {
     firstRequestAt: string | null
     lastRequestAt: string | null
   }
+  /** MidasBuy only: request signatures the simulator verified or refused. */
+  signatures?: { verified: number, refused: Record<string, number> }
 }
 
 /** The figures a row needs that a load run would otherwise fill: none of these rows is HTTP load. */
@@ -68,69 +72,144 @@ function quantile (sorted: readonly number[], q: number): number {
 
 const round2 = (value: number) => Math.round(value * 100) / 100
 
-async function countFinal (pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ final: number }>("SELECT count(*)::int AS final FROM orders WHERE reconcile_state = 'final'")
+async function countFinal (pool: pg.Pool, provider: string): Promise<number> {
+  const { rows } = await pool.query<{ final: number }>(
+    "SELECT count(*)::int AS final FROM orders WHERE provider = $1 AND reconcile_state = 'final'", [provider])
   return rows[0]?.final ?? 0
 }
 
-async function pollRate (ctx: BenchContext, simulator: SimulatorProcess): Promise<ResultRow> {
-  const references = Array.from({ length: STALE_ORDERS }, (_unused, index) => `stale-${index}`)
-  await simulator.control('POST', '/_control/orders', {
-    orders: references.map((reference, index) => ({ reference_id: reference, status: index % 10 === 0 ? 'failed' : 'completed' }))
-  })
-  // Missed webhooks: the mirror last saw these orders pending, long ago.
-  await ctx.database.pool.query(`
-    INSERT INTO orders (provider, reference, status, provider_status, status_rank, last_source, upstream_updated_at, next_poll_at)
-    SELECT 'gameso', reference, 'pending', 'pending', 1, 'webhook', '2026-01-01T00:00:00Z', now() FROM unnest($1::text[]) AS reference`, [references])
-  await simulator.control('POST', '/_control/reset')
+/** One upstream as the poll-rate rows drive it: where its simulator controls live and how the service reaches it. */
+interface PolledUpstream {
+  scenario: string
+  provider: string
+  /** The upstream's name as the row's baseline spells it. */
+  name: string
+  /** The simulator's control prefix for this upstream. */
+  control: string
+  /** The `operation` label of its order read in the upstream metrics. */
+  operation: string
+  /** The simulator's truth: final orders under these references. */
+  seed (simulator: SimulatorProcess, references: readonly string[]): Promise<void>
+  /** The mirror's last word on each order, long ago and not final: the webhooks that would have moved it on were missed. */
+  staleRow: { status: string, providerStatus: string, rank: number }
+  serviceEnv (simulator: SimulatorProcess): Promise<Record<string, string>>
+}
 
-  ctx.log('polling', { orders: STALE_ORDERS, rateLimit: RATE_LIMIT })
-  const service = await ctx.startService({
-    env: {
+/**
+ * Concurrency must cover rate × round trip: on a busy 2-core machine a request's round trip
+ * reaches tens of milliseconds, and the default in flight would cap the rate below 200/s.
+ */
+const POLLING = { requestsPerSecond: String(RATE_LIMIT), concurrency: String(CONCURRENCY) }
+
+const GAMESO: PolledUpstream = {
+  scenario: 'poll-rate',
+  provider: 'gameso',
+  name: 'GameSO',
+  control: '/_control',
+  operation: 'get_order',
+  async seed (simulator, references) {
+    await simulator.control('POST', '/_control/orders', {
+      orders: references.map((reference, index) => ({ reference_id: reference, status: index % 10 === 0 ? 'failed' : 'completed' }))
+    })
+  },
+  staleRow: { status: 'pending', providerStatus: 'pending', rank: 1 },
+  async serviceEnv (simulator) {
+    return {
       GAMESO_BASE_URL: simulator.url,
       GAMESO_API_KEY: simulator.apiKey,
-      GAMESO_MAX_REQUESTS_PER_SECOND: String(RATE_LIMIT),
-      // Concurrency must cover rate × round trip: on a busy 2-core machine a GET's round trip
-      // reaches tens of milliseconds, and the default 8 in flight would cap the rate below 200/s.
-      GAMESO_MAX_CONCURRENCY: String(CONCURRENCY),
-      RECONCILE_ENABLED: 'true'
+      GAMESO_MAX_REQUESTS_PER_SECOND: POLLING.requestsPerSecond,
+      GAMESO_MAX_CONCURRENCY: POLLING.concurrency
     }
-  })
+  }
+}
+
+interface MidasBuyCredentials {
+  app_id: string
+  merchant_cert_serial_no: string | null
+  merchant_private_key?: string
+}
+
+const MIDASBUY: PolledUpstream = {
+  scenario: 'poll-rate-midasbuy',
+  provider: 'midasbuy',
+  name: 'MidasBuy',
+  control: '/_control/midasbuy',
+  operation: 'order_query',
+  async seed (simulator, references) {
+    await simulator.control('POST', '/_control/midasbuy/orders', {
+      orders: references.map((reference, index) => ({
+        payment_order_id: reference,
+        status: index % 10 === 0 ? 'Refunded' : 'Finished',
+        create_time: '2026-05-01T00:00:00Z',
+        update_time: '2026-05-01T00:10:00Z'
+      }))
+    })
+  },
+  staleRow: { status: 'pending', providerStatus: 'Created', rank: 1 },
+  async serviceEnv (simulator) {
+    // The simulator made the merchant key pair at start and hands out the private half.
+    const credentials = await simulator.control<MidasBuyCredentials>('GET', '/_control/midasbuy/credentials')
+    if (credentials.merchant_private_key === undefined) throw new Error('the MidasBuy simulator did not generate a merchant key')
+    return {
+      MIDASBUY_BASE_URL: simulator.url,
+      MIDASBUY_APP_ID: credentials.app_id,
+      MIDASBUY_MERCHANT_PRIVATE_KEY: credentials.merchant_private_key,
+      MIDASBUY_CERT_SERIAL_NO: credentials.merchant_cert_serial_no ?? 'BENCH-CERT',
+      MIDASBUY_MAX_REQUESTS_PER_SECOND: POLLING.requestsPerSecond,
+      MIDASBUY_MAX_CONCURRENCY: POLLING.concurrency
+    }
+  }
+}
+
+async function pollRate (ctx: BenchContext, simulator: SimulatorProcess, upstream: PolledUpstream): Promise<ResultRow> {
+  const references = Array.from({ length: STALE_ORDERS }, (_unused, index) => `stale-${index}`)
+  await upstream.seed(simulator, references)
+  const { status, providerStatus, rank } = upstream.staleRow
+  await ctx.database.pool.query(`
+    INSERT INTO orders (provider, reference, status, provider_status, status_rank, last_source, upstream_updated_at, next_poll_at)
+    SELECT $2, reference, $3, $4, $5, 'webhook', '2026-01-01T00:00:00Z', now() FROM unnest($1::text[]) AS reference`,
+  [references, upstream.provider, status, providerStatus, rank])
+  await simulator.control('POST', `${upstream.control}/reset`)
+
+  ctx.log('polling', { provider: upstream.provider, orders: STALE_ORDERS, rateLimit: RATE_LIMIT })
+  const service = await ctx.startService({ env: { ...await upstream.serviceEnv(simulator), RECONCILE_ENABLED: 'true' } })
   const deadline = Date.now() + DRAIN_TIMEOUT_MS
-  let final = await countFinal(ctx.database.pool)
+  let final = await countFinal(ctx.database.pool, upstream.provider)
   while (final < STALE_ORDERS && Date.now() < deadline) {
     await sleep(100)
-    final = await countFinal(ctx.database.pool)
+    final = await countFinal(ctx.database.pool, upstream.provider)
   }
   const drainedAt = Date.now()
-  if (final < STALE_ORDERS) throw new Error(`only ${final} of ${STALE_ORDERS} orders final after ${DRAIN_TIMEOUT_MS / 1000} s`)
+  if (final < STALE_ORDERS) throw new Error(`only ${final} of ${STALE_ORDERS} ${upstream.provider} orders final after ${DRAIN_TIMEOUT_MS / 1000} s`)
 
-  const stats = await simulator.control<SimulatorStats>('GET', '/_control/stats')
+  const stats = await simulator.control<SimulatorStats>('GET', `${upstream.control}/stats`)
   const metrics = await (await fetch(`${service.url}/metrics`)).text()
   await service.stop()
   const first = Date.parse(stats.api.firstRequestAt ?? '')
   const last = Date.parse(stats.api.lastRequestAt ?? '')
   // N requests spaced at the limit span (N - 1) intervals.
   const achieved = (stats.api.total - 1) / ((last - first) / 1000)
-  const latency = ['provider="gameso"', 'operation="get_order"']
+  const latency = [`provider="${upstream.provider}"`, `operation="${upstream.operation}"`]
   const perSecond = stats.api.perSecond.map((bucket) => bucket.count)
   // The first and last seconds are partial.
   const fullSeconds = perSecond.slice(1, -1).sort((a, b) => a - b)
-  return row('poll-rate', {
+  return row(upstream.scenario, {
     reqPerSec: round2(achieved),
     p50Ms: histogramQuantileMs(metrics, 'order_mirror_upstream_request_seconds', latency, 0.5),
     p99Ms: histogramQuantileMs(metrics, 'order_mirror_upstream_request_seconds', latency, 0.99),
-    baseline: `configured GameSO rate (${RATE_LIMIT} req/s, simulator hard limit the same)`,
+    baseline: `configured ${upstream.name} rate (${RATE_LIMIT} req/s, simulator hard limit the same)`,
     baselineReqPerSec: RATE_LIMIT,
     durationS: round2((last - first) / 1000)
   }, {
-    target: `ratio ≥ ${TARGETS.pollRateRatio}`,
+    target: `ratio ≥ ${TARGETS.pollRateRatio}, no 429, never two concurrent polls of one order`,
     orders: STALE_ORDERS,
     upstreamRequests: stats.api.total,
     upstreamStatuses: stats.api.byStatus,
+    rateLimited: stats.api.byStatus['429'] ?? 0,
     peakPerSecond: stats.api.peakPerSecond,
     perSecond: { min: fullSeconds[0] ?? null, median: quantile(fullSeconds, 0.5), max: fullSeconds.at(-1) ?? null },
     maxConcurrentGetsPerReference: stats.api.maxConcurrentGetsPerReference,
+    ...(stats.signatures === undefined ? {} : { requestSignatures: stats.signatures }),
     timeToDrainS: round2((drainedAt - first) / 1000),
     latencyFrom: 'order_mirror_upstream_request_seconds bucket upper bounds'
   })
@@ -220,10 +299,13 @@ export default async function run (ctx: BenchContext): Promise<ResultRow[]> {
   const simulator = await startSimulatorProcess({
     SIMULATOR_SEED: '200',
     SIMULATOR_AUTO_PROGRESS: 'false',
-    SIMULATOR_MAX_RPS: String(RATE_LIMIT)
+    SIMULATOR_MAX_RPS: String(RATE_LIMIT),
+    SIMULATOR_MIDASBUY_AUTO_PROGRESS: 'false',
+    SIMULATOR_MIDASBUY_MAX_RPS: String(RATE_LIMIT)
   })
   try {
-    const rows = [await pollRate(ctx, simulator)]
+    // One upstream at a time, each through a service polling only it.
+    const rows = [await pollRate(ctx, simulator, GAMESO), await pollRate(ctx, simulator, MIDASBUY)]
     // Not needed for the claim measurement: the two cores are better left to PostgreSQL.
     await simulator.stop()
     rows.push(await claimQuery(ctx))
