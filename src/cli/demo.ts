@@ -1,10 +1,11 @@
 /**
- * `npm run demo`: an embedded PostgreSQL, the GameSO simulator and the service, wired together as
- * child processes; a batch of orders is created through the mirror while the simulator drops some
- * of its webhooks, and each order is shown as it reaches its final state — by webhook, or healed
- * by the reconciler. Everything started here is stopped on exit and on Ctrl-C.
+ * `npm run demo`: an embedded PostgreSQL, the simulator (every upstream of the provider registry)
+ * and the service, wired together as child processes. Each provider with a demo places orders
+ * its own way while the simulator drops some of its webhooks, and each order is shown as it
+ * reaches its final state — by webhook, or healed by the reconciler's polls. Everything started
+ * here is stopped on exit and on Ctrl-C.
  *
- *   npm run demo -- [--orders 12] [--drop-rate 0.3] [--seed 2026] [--keep-running]
+ *   npm run demo -- [--orders 6] [--drop-rate 0.3] [--seed 2026] [--keep-running]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
@@ -15,6 +16,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { z } from 'zod'
+import { providers } from '../providers/index.js'
+import type { DemoMerchantCall, DemoOrderState, PlacedDemoOrder, ProviderDemo } from '../providers/provider-demo.js'
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded-postgres.js'
 import { entryPoint, waitUntilReady } from './child-service.js'
 import { startDemoReceiver } from './demo-receiver.js'
@@ -23,25 +26,31 @@ import { freePort } from './free-port.js'
 const MERCHANT_KEY = 'demo-merchant-key'
 /** The demo receiver's merchant-webhook secret (a merchant chooses its own). */
 const DEMO_RECEIVER_SECRET = 'demo-receiver-secret-0123456789'
-const SIMULATOR_KEY = 'demo-gameso-key'
-const WEBHOOK_SECRET = 'demo-webhook-secret'
-/** Orders are created this far apart, so their progress reads as a stream. */
-const CREATE_SPACING_MS = 200
+/** Orders are placed this far apart, so their progress reads as a stream. */
+const PLACE_SPACING_MS = 200
 const WATCH_INTERVAL_MS = 250
 const FINISH_WITHIN_MS = 90_000
-/** A mix of products: most complete, GEMS_FLAKY often fails part of its units, LEGACY_PACK always fails. */
-const BASKETS: ReadonlyArray<ReadonlyArray<{ sku: string, quantity: number }>> = [
-  [{ sku: 'DIAMOND_100', quantity: 1 }],
-  [{ sku: 'UC_325', quantity: 2 }, { sku: 'WELKIN_MOON', quantity: 1 }],
-  [{ sku: 'GEMS_FLAKY', quantity: 3 }],
-  [{ sku: 'DIAMOND_1000', quantity: 1 }],
-  [{ sku: 'ROMC-Z-1800K', quantity: 1 }, { sku: 'UC_60', quantity: 5 }],
-  [{ sku: 'LEGACY_PACK', quantity: 1 }],
-  [{ sku: 'DIAMOND_500', quantity: 2 }]
-]
+
+/** A provider the demo plays: its module's name and its demo part. */
+interface DemoProvider {
+  name: string
+  displayName: string
+  demo: ProviderDemo
+}
+
+const demoProviders: DemoProvider[] = providers.flatMap((provider) => {
+  const demo: ProviderDemo | undefined = provider.demo
+  return demo === undefined ? [] : [{ name: provider.name, displayName: provider.displayName, demo }]
+})
+
+/** Lines about orders of different providers line up. */
+const WIDEST_NAME = Math.max(...demoProviders.map((provider) => provider.displayName.length))
+
+/** The merchant webhook events of a change into a final canonical status. */
+const FINAL_EVENTS = new Set(['order.completed', 'order.failed', 'order.refunded'])
 
 const optionsSchema = z.object({
-  orders: z.coerce.number().int().min(1).max(500).default(12),
+  orders: z.coerce.number().int().min(1).max(500).default(6),
   'drop-rate': z.coerce.number().min(0).max(1).default(0.3),
   seed: z.coerce.number().int().min(0).max(0xffff_ffff).default(2026),
   'keep-running': z.boolean().default(false),
@@ -51,7 +60,7 @@ const optionsSchema = z.object({
 type DemoOptions = z.infer<typeof optionsSchema>
 
 const USAGE = `Usage: npm run demo -- [options]
-  --orders N        orders to create through the mirror (1-500, default 12)
+  --orders N        orders per provider (1-500, default 6)
   --drop-rate R     share of webhooks the simulator drops (0-1, default 0.3)
   --seed S          simulator seed: the same seed drops the same webhooks (default 2026)
   --keep-running    keep the stack up after the demo, until Ctrl-C
@@ -167,32 +176,14 @@ async function merchant<T> (baseUrl: string, method: 'GET' | 'POST', path: strin
   return { status: response.status, json: await response.json() as T }
 }
 
-interface MirroredOrder {
-  status: string
-  failure_code: string | null
-  items: Array<{ quantity: number, completed_quantity: number | null, failed_quantity: number | null }>
-}
-
 interface OrderHistory {
-  status_changes: Array<{ to: string, source: string }>
+  status_changes: Array<{ to_provider_status: string, source: string }>
 }
 
-interface Tracked {
-  reference: string
-  basket: ReadonlyArray<{ sku: string, quantity: number }>
-  createdAt: number
-  final?: { status: string, healed: boolean, afterMs: number }
-}
-
-function describeBasket (basket: Tracked['basket']): string {
-  return basket.map((item) => `${item.quantity}× ${item.sku}`).join(', ')
-}
-
-function describeOutcome (order: MirroredOrder): string {
-  const units = order.items.reduce((sum, item) => sum + item.quantity, 0)
-  const failed = order.items.reduce((sum, item) => sum + (item.failed_quantity ?? 0), 0)
-  if (order.status === 'completed') return green(`completed  ${units}/${units} units`)
-  return red(`failed     ${failed}/${units} units failed${order.failure_code ? ` (${order.failure_code})` : ''}`)
+interface Tracked extends PlacedDemoOrder {
+  provider: DemoProvider
+  placedAt: number
+  final?: { state: DemoOrderState, healed: boolean, afterMs: number }
 }
 
 async function startStack (stack: Stack, options: DemoOptions): Promise<{ serviceUrl: string, simulator: string, logs: string }> {
@@ -201,32 +192,27 @@ async function startStack (stack: Stack, options: DemoOptions): Promise<{ servic
   // As root, PostgreSQL runs as the postgres user, which must reach the data directory.
   await chmod(dir, 0o755)
 
-  say(dim('starting PostgreSQL (embedded), the GameSO simulator and order-mirror …'))
+  say(dim(`starting PostgreSQL (embedded), the simulator (${demoProviders.map((provider) => provider.displayName).join(', ')}) and order-mirror …`))
   stack.database = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: await freePort(), log: pino({ level: 'silent' }) })
 
   const servicePort = await freePort()
   const serviceUrl = `http://127.0.0.1:${servicePort}`
+  const upstreamInfo = { serviceUrl, dropRate: options['drop-rate'] }
   const simulatorChild = stack.spawn('simulator', '../simulator/cli', {
     SIMULATOR_PORT: '0',
-    SIMULATOR_API_KEY: SIMULATOR_KEY,
     SIMULATOR_SEED: String(options.seed),
-    SIMULATOR_WEBHOOK_URL: `${serviceUrl}/webhooks/gameso`,
-    SIMULATOR_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    SIMULATOR_PROCESSING_DELAY_MS: '1000',
-    SIMULATOR_COMPLETION_DELAY_MS: '1000',
-    SIMULATOR_DROP_RATE: String(options['drop-rate']),
-    SIMULATOR_LOG_LEVEL: 'warn'
+    SIMULATOR_LOG_LEVEL: 'warn',
+    ...Object.assign({}, ...demoProviders.map((provider) => provider.demo.simulatorEnvironment(upstreamInfo)))
   }, path.join(dir, 'simulator.log'))
   const simulator = await simulatorUrl(simulatorChild)
 
+  const upstreams = await Promise.all(demoProviders.map((provider) => provider.demo.serviceEnvironment(simulator)))
   const serviceChild = stack.spawn('service', '../server', {
     HOST: '127.0.0.1',
     PORT: String(servicePort),
     DATABASE_URL: stack.database.url,
     API_KEYS: MERCHANT_KEY,
-    GAMESO_BASE_URL: simulator,
-    GAMESO_API_KEY: SIMULATOR_KEY,
-    GAMESO_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+    ...Object.assign({}, ...upstreams),
     // Quick healing for a short demo: an order silent for 4 s is polled, then every 1-2 s.
     RECONCILE_INTERVAL_MS: '500',
     RECONCILE_STALE_AFTER_MS: '4000',
@@ -237,18 +223,18 @@ async function startStack (stack: Stack, options: DemoOptions): Promise<{ servic
   return { serviceUrl, simulator, logs: dir }
 }
 
-async function createOrders (serviceUrl: string, runId: string, count: number): Promise<Tracked[]> {
+/** Each provider's orders in turn, one of each after another, as they would arrive from many players. */
+async function placeOrders (serviceUrl: string, simulator: string, runId: string, count: number): Promise<Tracked[]> {
+  const call: DemoMerchantCall = async <T>(method: 'GET' | 'POST', requestPath: string, body?: unknown) => await merchant<T>(serviceUrl, method, requestPath, body)
   const tracked: Tracked[] = []
   for (let index = 0; index < count; index++) {
-    const reference = `demo-${runId}-${String(index + 1).padStart(2, '0')}`
-    const basket = BASKETS[index % BASKETS.length] ?? []
-    const created = await merchant<{ status?: string, code?: string }>(serviceUrl, 'POST', '/v1/orders', {
-      reference_id: reference, user_id: `player-${(index % 5) + 1}`, items: basket
-    })
-    if (created.status !== 200) throw new Error(`creating ${reference} answered ${created.status} ${JSON.stringify(created.json)}`)
-    tracked.push({ reference, basket, createdAt: Date.now() })
-    say(`  ${dim('→')} ${reference}  ${created.json.status ?? ''}  ${dim(describeBasket(basket))}`)
-    await delay(CREATE_SPACING_MS)
+    for (const provider of demoProviders) {
+      const placed = await provider.demo.placeOrder({ simulatorUrl: simulator, merchant: call, runId, index })
+      tracked.push({ ...placed, provider, placedAt: Date.now() })
+      const withheld = placed.withheld === undefined ? '' : `  ${yellow(`(${placed.withheld})`)}`
+      say(`  ${dim('→')} ${provider.displayName.padEnd(WIDEST_NAME)} ${placed.reference}  ${placed.status}  ${dim(placed.basket)}${withheld}`)
+      await delay(PLACE_SPACING_MS)
+    }
   }
   return tracked
 }
@@ -258,43 +244,62 @@ async function watch (serviceUrl: string, orders: Tracked[]): Promise<void> {
   const deadline = Date.now() + FINISH_WITHIN_MS
   while (orders.some((order) => !order.final) && Date.now() < deadline) {
     for (const order of orders.filter((candidate) => !candidate.final)) {
-      const { status, json } = await merchant<MirroredOrder>(serviceUrl, 'GET', `/v1/orders/${order.reference}`)
-      if (status !== 200 || (json.status !== 'completed' && json.status !== 'failed')) continue
-      const history = await merchant<OrderHistory>(serviceUrl, 'GET', `/v1/orders/${order.reference}/history`)
+      const { demo, name, displayName } = order.provider
+      const { status, json } = await merchant<unknown>(serviceUrl, 'GET', demo.orderPath(order.reference))
+      if (status !== 200) continue
+      const state = demo.describe(json)
+      if (!state.final) continue
+      const history = await merchant<OrderHistory>(serviceUrl, 'GET', `/v1/orders/${encodeURIComponent(order.reference)}/history?provider=${name}`)
       // Newest first: the change into the final status says who brought it.
-      const source = history.json.status_changes.find((change) => change.to === json.status)?.source ?? 'unknown'
+      const source = history.json.status_changes.find((change) => change.to_provider_status === state.providerStatus)?.source ?? 'unknown'
       const healed = source === 'poll'
-      order.final = { status: json.status, healed, afterMs: Date.now() - order.createdAt }
-      const how = healed ? yellow('healed by the reconciler (webhook dropped)') : 'by webhook'
-      say(`  ${json.status === 'completed' ? green('✓') : red('✗')} ${order.reference}  ${describeOutcome(json)}  ${how}  ${dim(`${(order.final.afterMs / 1000).toFixed(1)} s`)}`)
+      order.final = { state, healed, afterMs: Date.now() - order.placedAt }
+      const missed = order.withheld === undefined ? 'webhook dropped' : 'no webhook sent'
+      const how = healed ? yellow(`healed by the reconciler (source ${source}: ${missed})`) : `by webhook (source ${source})`
+      const outcome = state.succeeded ? green(state.summary) : red(state.summary)
+      say(`  ${state.succeeded ? green('✓') : red('✗')} ${displayName.padEnd(WIDEST_NAME)} ${order.reference}  ${outcome}  ${how}  ${dim(`${(order.final.afterMs / 1000).toFixed(1)} s`)}`)
     }
     await delay(WATCH_INTERVAL_MS)
   }
 }
 
-function summarise (orders: Tracked[], startedAt: number, webhooks: { generated: number, dropped: number } | null): void {
+interface WebhookCounts {
+  generated: number
+  dropped: number
+}
+
+async function webhookCounts (simulator: string, provider: string): Promise<WebhookCounts | null> {
+  return await fetch(`${simulator}/_control/${provider}/stats`)
+    .then(async (response) => (await response.json() as { webhooks: WebhookCounts }).webhooks, () => null)
+}
+
+async function summarise (orders: Tracked[], startedAt: number, simulator: string): Promise<void> {
   const finished = orders.filter((order) => order.final)
-  const completed = finished.filter((order) => order.final?.status === 'completed').length
-  const healed = finished.filter((order) => order.final?.healed).length
   say()
-  say(bold(`${finished.length} of ${orders.length} orders final in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${completed} completed, ${finished.length - completed} failed`))
-  say(`  ${finished.length - healed} by webhook, ${yellow(`${healed} healed by the reconciler`)}`)
-  if (webhooks) say(`  the simulator sent ${webhooks.generated - webhooks.dropped} of ${webhooks.generated} webhooks and dropped ${webhooks.dropped}`)
+  say(bold(`${finished.length} of ${orders.length} orders final in ${((Date.now() - startedAt) / 1000).toFixed(1)} s:`))
+  for (const provider of demoProviders) {
+    const own = finished.filter((order) => order.provider === provider)
+    const succeeded = own.filter((order) => order.final?.state.succeeded).length
+    const healed = own.filter((order) => order.final?.healed).length
+    const webhooks = await webhookCounts(simulator, provider.name)
+    const sent = webhooks === null ? '' : `; the simulator sent ${webhooks.generated - webhooks.dropped} of ${webhooks.generated} webhooks and dropped ${webhooks.dropped}`
+    say(`  ${provider.displayName.padEnd(WIDEST_NAME)} ${succeeded} delivered, ${own.length - succeeded} failed; ${own.length - healed} by webhook, ${yellow(`${healed} healed by the reconciler`)}${sent}`)
+  }
   const unfinished = orders.filter((order) => !order.final)
   if (unfinished.length > 0) say(red(`  not final in time: ${unfinished.map((order) => order.reference).join(', ')}`))
 }
 
-function explore (serviceUrl: string, example: string, keepRunning: boolean): void {
+function explore (serviceUrl: string, orders: Tracked[], keepRunning: boolean): void {
   const key = `-H 'X-API-Key: ${MERCHANT_KEY}'`
   say()
   say(keepRunning ? bold('The stack stays up. Explore it:') : bold('To explore, run `npm run demo -- --keep-running` and try:'))
+  for (const provider of demoProviders) {
+    const own = orders.filter((order) => order.provider === provider)
+    const example = own.find((order) => order.final?.healed)?.reference ?? own[0]?.reference ?? 'demo'
+    for (const line of provider.demo.exploreCommands(serviceUrl, key, example)) say(`  ${line}`)
+  }
   for (const line of [
-    `curl -s ${key} ${serviceUrl}/v1/orders/${example}`,
-    `curl -s ${key} ${serviceUrl}/v1/orders/${example}/history`,
-    `curl -s ${key} '${serviceUrl}/v1/orders?status=failed&limit=5'`,
-    `curl -s -X POST ${key} -H 'content-type: application/json' -d '{"reference_id":"my-first","user_id":"me","items":[{"sku":"DIAMOND_100"}]}' ${serviceUrl}/v1/orders`,
-    `curl -s -X POST ${key} ${serviceUrl}/v1/orders/my-first/sync`,
-    `curl -s -X POST ${key} ${serviceUrl}/v1/orders/created-elsewhere/track`,
+    `curl -s ${key} '${serviceUrl}/v1/orders/changes?limit=5'`,
     `curl -s ${serviceUrl}/health/ready`,
     `curl -s ${serviceUrl}/metrics | grep ^order_mirror_`,
     `open ${serviceUrl}/docs   # OpenAPI`
@@ -330,31 +335,31 @@ async function main (): Promise<void> {
         stack.stop().then(() => process.exit(1), () => process.exit(1))
       }, () => {})
     }
-    say(`  order-mirror  ${serviceUrl}   GameSO simulator  ${simulator}   logs  ${dim(logs)}`)
+    say(`  order-mirror  ${serviceUrl}   simulator  ${simulator}   logs  ${dim(logs)}`)
     // A merchant's system of its own, registered as a merchant webhook: every status change is pushed to it.
-    const receiver = await startDemoReceiver(DEMO_RECEIVER_SECRET, 'x-gameso-signature', (event) => {
+    const receiver = await startDemoReceiver(DEMO_RECEIVER_SECRET, (event) => {
       say(dim(`    → merchant receiver: ${event.event} ${event.reference} (signature ${event.signatureValid ? 'valid' : 'INVALID'})`))
     })
     stack.onStop(() => receiver.close())
     const registered = await merchant<{ id: number }>(serviceUrl, 'POST', '/v1/merchant-webhooks', { url: receiver.url, secret: DEMO_RECEIVER_SECRET, events: ['*'], retry_delay: 1 })
     say(`  merchant receiver  ${receiver.url}  registered as merchant webhook ${String(registered.json.id)} (POST /v1/merchant-webhooks)`)
-    say(`  the simulator drops ${Math.round(options['drop-rate'] * 100)} % of its webhooks; the reconciler polls orders silent for 4 s`)
+    say(`  the simulator drops ${Math.round(options['drop-rate'] * 100)} % of each upstream's webhooks; the reconciler polls orders silent for 4 s`)
     say()
     const runId = Date.now().toString(36).slice(-4)
     const startedAt = Date.now()
-    say(bold(`Creating ${options.orders} orders through the mirror (POST /v1/orders):`))
-    const orders = await createOrders(serviceUrl, runId, options.orders)
+    say(bold(`Placing ${options.orders} orders per provider:`))
+    for (const provider of demoProviders) say(dim(`  ${provider.displayName}: ${provider.demo.ordersHeading}`))
+    const orders = await placeOrders(serviceUrl, simulator, runId, options.orders)
     say()
     say(bold('Orders reaching their final state:'))
     await watch(serviceUrl, orders)
-    const stats = await fetch(`${simulator}/_control/stats`).then(async (response) => await response.json() as { webhooks: { generated: number, dropped: number } }, () => null)
-    summarise(orders, startedAt, stats?.webhooks ?? null)
+    await summarise(orders, startedAt, simulator)
     // The last events may still be on their way: give them a moment before counting.
     const finals = orders.filter((order) => order.final).length
     const patience = Date.now() + 10_000
-    while (receiver.received.filter((event) => event.event === 'order.completed' || event.event === 'order.failed').length < finals && Date.now() < patience) await delay(100)
+    while (receiver.received.filter((event) => FINAL_EVENTS.has(event.event)).length < finals && Date.now() < patience) await delay(100)
     say(`  the merchant receiver got ${receiver.received.length} events, one per status change, ${receiver.received.filter((event) => event.signatureValid).length} with a valid signature`)
-    explore(serviceUrl, orders.find((order) => order.final?.healed)?.reference ?? orders[0]?.reference ?? 'demo', options['keep-running'])
+    explore(serviceUrl, orders, options['keep-running'])
     if (options['keep-running']) {
       say(dim('\nPress Ctrl-C to stop everything.'))
       return

@@ -7,6 +7,7 @@ import type { UpstreamMetrics } from '../upstream/http-exchange.js'
 import type { UpstreamCallerOptions } from '../upstream/upstream-caller.js'
 import type { CallOptions, FetchOrderResult, UpstreamOrderClient } from '../upstream/upstream-client.js'
 import type { LocalCredentialsPart } from './local-credentials-part.js'
+import type { ProviderDemo } from './provider-demo.js'
 import type { ProviderWebhook } from './provider-webhook.js'
 import type { SampleWebhookSender } from './sample-webhook.js'
 
@@ -36,6 +37,8 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
    * merchant webhook event (`order.<canonical status>`) and the `order` of the changes feed.
    */
   readonly presentChange: (order: OrderAtChange) => object
+  /** How `npm run demo` plays this upstream; a provider without one is left out of the demo. */
+  readonly demo?: ProviderDemo
 }
 
 /** What building a provider's client needs from the app. */

@@ -1,6 +1,7 @@
 import type { ProviderModule } from '../provider-module.js'
 import { gamesoLocalCredentials } from './gameso-local-credentials.js'
 import { gamesoApi } from './gameso-api.js'
+import { gamesoDemo } from './gameso-demo.js'
 import { presentGameSoOrder } from './gameso-presenter.js'
 import { gamesoRouteExamples } from './gameso-route-examples.js'
 import { gamesoSimulator } from './simulator/personality.js'
@@ -17,7 +18,8 @@ export const gamesoProvider = {
   routeExamples: gamesoRouteExamples,
   sample: gamesoSampleWebhook,
   // Exactly what GET /v1/orders/{reference_id} answers, so a GameSO receiver reads it unchanged.
-  presentChange: presentGameSoOrder
+  presentChange: presentGameSoOrder,
+  demo: gamesoDemo
 } as const satisfies ProviderModule
 export { gamesoWebhookVerifier } from './gameso-webhook.js'
 

@@ -1,6 +1,7 @@
 import type { ProviderModule } from '../provider-module.js'
 import { midasbuyLocalCredentials } from './midasbuy-local-credentials.js'
 import { midasbuyApi } from './midasbuy-api.js'
+import { midasbuyDemo } from './midasbuy-demo.js'
 import { presentMidasBuyOrderAtChange } from './midasbuy-order-change.js'
 import { midasbuyRouteExamples } from './midasbuy-route-examples.js'
 import { midasbuySimulator } from './simulator/personality.js'
@@ -17,7 +18,8 @@ export const midasbuyProvider = {
   routeExamples: midasbuyRouteExamples,
   sample: midasbuySampleNotification,
   // OrderQuery's shape, as GET /v1/midasbuy/orders/{payment_order_id} answers.
-  presentChange: presentMidasBuyOrderAtChange
+  presentChange: presentMidasBuyOrderAtChange,
+  demo: midasbuyDemo
 } as const satisfies ProviderModule
 export { midasbuyWebhookVerifier } from './midasbuy-webhook.js'
 
