@@ -35,7 +35,7 @@ interface MidasBuyCredentials {
 const MIDASBUY_NOTIFICATION_PATH = '/webhooks/midasbuy/payment_notification'
 
 /** The service's MidasBuy variables for the simulator's own keys: notifications verified, OrderQuery signed. */
-async function midasbuyServiceEnvironment (simulator: SimulatorProcess): Promise<Record<string, string>> {
+export async function midasbuyServiceEnvironment (simulator: SimulatorProcess): Promise<Record<string, string>> {
   const credentials = await simulator.control<MidasBuyCredentials>('GET', '/_control/midasbuy/credentials')
   if (credentials.merchant_private_key === null) throw new Error('the simulator did not make the merchant key pair, so the stack cannot sign OrderQuery requests')
   return {
