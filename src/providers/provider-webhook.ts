@@ -75,8 +75,11 @@ export interface ProviderWebhook {
   /** Lower-case names of the headers its signature may come in (the configured one, and the default): logs censor them. */
   secretHeaders (config: Config): readonly string[]
   readonly clock: SignedClock
-  /** Whether the body may be a JSON array of envelopes, each stored and merged on its own. */
-  readonly acceptsArrays: boolean
+  /**
+   * Whether the body may be a JSON array of envelopes, each stored and merged on its own, and at
+   * most how many; null: a body is one envelope. A longer array is stored whole as invalid.
+   */
+  readonly arrayBodies: { readonly maxEnvelopes: number } | null
   /** The event type and order reference an envelope names, when it names them, so even an invalid row can be found by order. */
   labels (envelope: unknown): { eventType: string | null, reference: string | null }
   /** An envelope → the snapshot it carries, or why it carries none. */

@@ -175,31 +175,48 @@ export class WebhookIngest {
       if (signedAt !== null) this.checkSkew(signedAt)
     }
 
-    if (webhook.acceptsArrays && Array.isArray(payload)) return this.ingestArray(body, headers, payload, verifier)
+    if (Array.isArray(payload) && webhook.arrayBodies !== null) return this.ingestArray(body, headers, payload, verifier)
     return this.process(this.entryOf(body, headers, verifier.keptHeaders, payload), payload)
   }
 
   /**
    * Re-applies a stored delivery through the same path a live one takes (`npm run inbox:replay`).
    * The signature and timestamp were checked when it arrived; an old row is not too old now. A
-   * row is always one envelope (an array body is stored one element per row), so nothing splits here.
+   * row is one envelope (an array body is stored one element per row) or an array stored whole
+   * (empty, or over the limit), which is judged whole again: nothing splits here.
    */
   async replay (row: StoredInboxRow): Promise<IngestResult> {
     const stored = storedPayload(row)
-    return 'result' in stored ? stored.result : this.process(row, stored.payload, row.id)
+    if ('result' in stored) return stored.result
+    const whole = this.wholeArrayReading(stored.payload)
+    if (whole !== null) return recordWithoutSnapshot(this.sync, row, whole.outcome, whole.error, row.id)
+    return this.process(row, stored.payload, row.id)
+  }
+
+  /**
+   * For an array body stored as one row — empty, or longer than the provider takes — the outcome
+   * the whole body gets; null for anything else. Live and replayed deliveries get the same.
+   */
+  private wholeArrayReading (payload: unknown): { outcome: 'ignored' | 'invalid', error: string } | null {
+    const arrays = this.provider.webhook.arrayBodies
+    if (arrays === null || !Array.isArray(payload)) return null
+    if (payload.length === 0) return { outcome: 'ignored', error: 'body: an empty array carries no notification' }
+    if (payload.length > arrays.maxEnvelopes) {
+      return { outcome: 'invalid', error: `body: an array of ${payload.length} envelopes is over the limit of ${arrays.maxEnvelopes}; none of them was applied` }
+    }
+    return null
   }
 
   /**
    * Each element of an array body is its own inbox row (its exact bytes, keyed by their hash, so
    * a redelivered array or a repeated element is a duplicate per element) and its own merge; the
    * row's kept headers say which element of which signed body it was. An empty array carries no
-   * envelope: the body itself is stored, as ignored.
+   * envelope and a longer one than the provider takes is refused whole: either way the body
+   * itself is stored as one row (ignored, or invalid with the limit named), and nothing is merged.
    */
   private async ingestArray (body: Buffer, headers: IncomingHttpHeaders, payload: unknown[], verifier: WebhookVerifier): Promise<IngestResult> {
-    if (payload.length === 0) {
-      const entry = this.entryOf(body, headers, verifier.keptHeaders, payload)
-      return recordWithoutSnapshot(this.sync, entry, 'ignored', 'body: an empty array carries no notification')
-    }
+    const whole = this.wholeArrayReading(payload)
+    if (whole !== null) return recordWithoutSnapshot(this.sync, this.entryOf(body, headers, verifier.keptHeaders, payload), whole.outcome, whole.error)
     const bodyHash = createHash('sha256').update(body).digest('hex')
     const slices = jsonArrayElements(body)
     if (slices.length !== payload.length) throw new Error(`an array of ${payload.length} elements was cut into ${slices.length}`)

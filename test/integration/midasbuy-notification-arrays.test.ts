@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
+import { MAX_NOTIFICATION_ENVELOPES } from '../../src/providers/midasbuy/midasbuy-webhook.js'
+import { replayInbox } from '../../src/services/inbox-replay.js'
 import { testConfig } from '../helpers/config.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
 import { hostileJsonText } from '../helpers/hostile-values.js'
@@ -11,11 +14,14 @@ import { propertyParameters } from '../helpers/property.js'
 
 // A MidasBuy notification body may be a JSON array of envelopes (SPEC §2.1): each element is its
 // own inbox row (its exact bytes, keyed by their hash) and its own merge, and the answer is
-// processed:true only when every element is stored and valid.
+// processed:true only when every element is stored and valid. At most MAX_NOTIFICATION_ENVELOPES
+// envelopes: past the cap the array is refused whole — nothing merged, no element stored — yet the
+// verified body is kept once in the inbox as invalid, naming the limit.
 
 const URL_PATH = '/webhooks/midasbuy/payment_notification'
 const API_KEY = 'merchant-key-arrays'
-const BODY_LIMIT = 16 * 1024
+/** Room for a few envelopes past the envelope cap, so the body limit never answers first there. */
+const BODY_LIMIT = 512 * 1024
 
 describe('MidasBuy notification arrays', () => {
   let database: TestDatabase
@@ -61,6 +67,29 @@ describe('MidasBuy notification arrays', () => {
     const { rows } = await database.db.pool.query<{ count: number }>('SELECT count(*)::int AS count FROM webhook_inbox')
     return rows[0]?.count ?? 0
   }
+
+  /** The inbox rows holding exactly these bytes, whichever they are. */
+  async function rowsOf (bodies: readonly string[]): Promise<Array<{ outcome: string, error: string | null, delivery_count: number, replay_count: number, body: Buffer }>> {
+    const { rows } = await database.db.pool.query('SELECT outcome, error, delivery_count, replay_count, body FROM webhook_inbox WHERE provider = $1 AND body_sha256 = ANY($2::bytea[])',
+      ['midasbuy', bodies.map(sha256)])
+    return rows
+  }
+
+  async function mirroredOrders (paymentOrderIds: readonly string[]): Promise<number> {
+    const { rows } = await database.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE provider = 'midasbuy' AND reference = ANY($1::text[])", [paymentOrderIds])
+    return rows[0]?.n ?? 0
+  }
+
+  function arrayOf (count: number, spacing = ''): { body: string, elements: string[], ids: string[] } {
+    const elements = Array.from({ length: count }, () => envelope())
+    return {
+      body: `[${spacing}${elements.map((element) => element.bytes).join(`,${spacing}`)}${spacing}]`,
+      elements: elements.map((element) => element.bytes),
+      ids: elements.map((element) => element.paymentOrderId)
+    }
+  }
+
+  const overTheCap = (count: number) => `body: an array of ${count} envelopes is over the limit of ${MAX_NOTIFICATION_ENVELOPES}; none of them was applied`
 
   async function statusOf (paymentOrderId: string): Promise<string | null> {
     const response = await app.inject({ method: 'GET', url: `/v1/midasbuy/orders/${paymentOrderId}`, headers: { 'x-api-key': API_KEY } })
@@ -173,5 +202,47 @@ describe('MidasBuy notification arrays', () => {
     await post(`[${envelope().bytes},${envelope().bytes},{}]`)
     expect(await counted('applied')).toBe(applied + 2)
     expect(await counted('invalid')).toBe(invalid + 1)
+  })
+
+  it('up to the cap every envelope is its own row and merge; past it the body is one invalid row, nothing merged, the same on redelivery', async () => {
+    const sizes = fc.integer({ min: MAX_NOTIFICATION_ENVELOPES - 3, max: MAX_NOTIFICATION_ENVELOPES + 3 })
+    await fc.assert(fc.asyncProperty(sizes, fc.constantFrom('', ' ', '\n  '), async (count, spacing) => {
+      const { body, elements, ids } = arrayOf(count, spacing)
+      expect(Buffer.byteLength(body)).toBeLessThan(BODY_LIMIT)
+      const response = await post(body)
+      if (count <= MAX_NOTIFICATION_ENVELOPES) {
+        expect(response.statusCode).toBe(200)
+        expect(response.json()).toEqual({ processed: true, message: Array(count).fill('applied').join(', ') })
+        expect((await rowsOf(elements)).map((row) => row.outcome)).toEqual(Array(count).fill('applied'))
+        expect(await rowsOf([body])).toEqual([])
+        expect(await mirroredOrders(ids)).toBe(count)
+        return
+      }
+      expect(response.statusCode).toBe(400)
+      expect(response.json()).toEqual({ processed: false, message: overTheCap(count) })
+      const [whole, ...others] = await rowsOf([body])
+      expect(others).toEqual([])
+      expect(whole).toMatchObject({ outcome: 'invalid', error: overTheCap(count), delivery_count: 1, replay_count: 0 })
+      expect(whole?.body.toString('utf8')).toBe(body)
+      expect(await rowsOf(elements)).toEqual([])
+      expect(await mirroredOrders(ids)).toBe(0)
+
+      // MidasBuy pushes it again: refused again, still the one row, still nothing merged.
+      const again = await post(body)
+      expect([again.statusCode, again.json()]).toEqual([400, { processed: false, message: overTheCap(count) }])
+      expect((await rowsOf([body])).map((row) => [row.outcome, row.delivery_count])).toEqual([['invalid', 2]])
+      expect(await mirroredOrders(ids)).toBe(0)
+    }), { ...propertyParameters(6), examples: [[MAX_NOTIFICATION_ENVELOPES, ''], [MAX_NOTIFICATION_ENVELOPES + 1, '']] })
+  }, 120_000)
+
+  it('a replayed over-long array is judged as it was live: still invalid for the limit, nothing merged', async () => {
+    const { body, ids } = arrayOf(MAX_NOTIFICATION_ENVELOPES + 1)
+    expect((await post(body)).statusCode).toBe(400)
+    const ingest = app.webhookIngests.get('midasbuy')
+    if (ingest === undefined) throw new Error('no MidasBuy ingestion is built')
+    const [stored] = await rowsOf([body])
+    await replayInbox(database.db, { midasbuy: (row) => ingest.replay(row) }, { outcome: 'invalid', provider: 'midasbuy' }, pino({ level: 'silent' }))
+    expect((await rowsOf([body])).map((row) => [row.outcome, row.error, row.replay_count])).toEqual([['invalid', overTheCap(MAX_NOTIFICATION_ENVELOPES + 1), (stored?.replay_count ?? 0) + 1]])
+    expect(await mirroredOrders(ids)).toBe(0)
   })
 })

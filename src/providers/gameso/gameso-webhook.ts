@@ -69,7 +69,7 @@ export const gamesoWebhook: ProviderWebhook = {
       return envelope.success ? envelope.data.timestamp : null
     }
   },
-  acceptsArrays: false,
+  arrayBodies: null,
   labels (envelope) {
     const event = fieldOf(envelope, 'event')
     const reference = fieldOf(fieldOf(envelope, 'data'), 'reference_id')

@@ -15,6 +15,15 @@ export interface MidasBuyWebhookSettings {
 /** Headers worth keeping with the raw body: what re-verifying the signature needs, and audit context. */
 const KEPT_HEADERS = ['content-type', 'content-length', 'user-agent', 'x-request-id', 'x-forwarded-for', TIMESTAMP_HEADER, NONCE_HEADER, 'txgw-serial']
 
+/**
+ * The most envelopes one notification body may hold. Each envelope is its own inbox row and
+ * merge, all started at once, so without a bound one signed request could fan out into as many
+ * merges as the body limit leaves room for (tens of thousands of tiny elements in a raised
+ * limit). MidasBuy documents no batching and the arrays its pages show hold one envelope, so no
+ * genuine delivery comes near this.
+ */
+export const MAX_NOTIFICATION_ENVELOPES = 500
+
 /** The verifier for the platform key; null when there is none. */
 export function midasbuyWebhookVerifier (settings: MidasBuyWebhookSettings): WebhookVerifier | null {
   if (settings.publicKey === null) return null
@@ -75,7 +84,7 @@ export const midasbuyWebhook: ProviderWebhook = {
   path: '/webhooks/midasbuy/payment_notification',
   summary: 'MidasBuy payment notification',
   describe: (config) => 'Envelope `{id, create_time, update_time, event_type, event_version, resource_type, resource_version, summary, resource}`, ' +
-    'or a JSON array of envelopes (each stored and merged on its own), ' +
+    `or a JSON array of at most ${MAX_NOTIFICATION_ENVELOPES} envelopes (each stored and merged on its own; a longer array is refused whole and stored as invalid), ` +
     `as \`application/json\`, signed with RSA-SHA256 (Base64, header \`${config.midasbuy.signatureHeader}\`) over ` +
     '`Txgw-Timestamp\\nTxgw-Nonce\\nbody\\n`. A resource carrying payment_order_id and order_status is a payment order; ' +
     'anything else is stored as ignored. Stored in the inbox before the answer.',
@@ -88,7 +97,7 @@ export const midasbuyWebhook: ProviderWebhook = {
   secretHeaders: (config) => [config.midasbuy.signatureHeader, 'txgw-signature'],
   // Txgw-Timestamp is Unix seconds (as MidasPay documents it; MidasBuy's docs cut off before saying).
   clock: { in: 'header', label: TIMESTAMP_HEADER },
-  acceptsArrays: true,
+  arrayBodies: { maxEnvelopes: MAX_NOTIFICATION_ENVELOPES },
   labels (envelope) {
     const reference = resourceOf(envelope)?.payment_order_id
     const event = typeof envelope === 'object' && envelope !== null ? (envelope as { event_type?: unknown }).event_type : undefined
