@@ -2,8 +2,10 @@ import type { Queryable } from '../db/queryable.js'
 import type { OrderSnapshotJson } from '../domain/order-change.js'
 
 // Merchant webhook endpoints and their outbox (merchant_webhook_deliveries). The outbox rows
-// themselves are written by the order_status_history trigger, in the transaction of each change
-// (migration 20261202010000_merchant_webhooks); everything here reads or moves their state.
+// themselves are written in the transaction of each change, by om_merge_batch or by the
+// order_status_history trigger (migrations 20261202010000_merchant_webhooks and
+// 20261202120000_pending_change_snapshots); everything here reads or moves their state. A change
+// whose order is still pending is rendered in the statement that reads it (om_order_snapshot).
 
 export interface EndpointRow {
   id: string
@@ -167,7 +169,7 @@ export async function claimDueDeliveries (db: Queryable, now: Date, leaseUntil: 
      WHERE d.id = due.id AND e.id = d.endpoint_id AND c.id = d.change_id
     RETURNING d.id, d.webhook_id AS "webhookId", d.event, d.attempts AS attempt, d.retry_base AS "retryBase",
               e.id AS "endpointId", e.url, e.secret, e.max_retries AS "maxRetries", e.retry_delay AS "retryDelay",
-              c.provider, c.order_snapshot AS "order"`, [now, leaseUntil, limit])
+              c.provider, coalesce(c.order_snapshot, om_order_snapshot(c.order_id)) AS "order"`, [now, leaseUntil, limit])
   return result.rows
 }
 

@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/queryable.js'
 import type { OrderSnapshotJson } from '../domain/order-change.js'
 
-// The changes feed (SPEC §2.5), read from order_changes.
+// The changes feed (SPEC §2.5), read from order_changes. A pending change (its order not yet
+// rendered: the order is still as the change left it) is rendered in the reading statement.
 //
 // Why not page by id: an id (a sequence value) is taken when the row is written, long before its
 // transaction commits, so a reader that has seen id 11 may meet id 10 only later, and a cursor "after
@@ -36,7 +37,7 @@ export interface OrderChangeRow {
 export async function readChanges (db: Queryable, after: FeedPosition, limit: number): Promise<OrderChangeRow[]> {
   const result = await db.query<OrderChangeRow>(`
     SELECT id, transaction_id AS "transactionId", provider, reference, from_status AS "fromStatus", to_status AS "toStatus",
-           source, changed_at AS "changedAt", order_snapshot AS "order"
+           source, changed_at AS "changedAt", coalesce(order_snapshot, om_order_snapshot(order_id)) AS "order"
       FROM order_changes
      WHERE (transaction_id, id) > ($1::bigint, $2::bigint)
        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint

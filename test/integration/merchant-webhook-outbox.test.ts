@@ -52,7 +52,8 @@ describe('the outbox: one event per status change per subscribed endpoint, in th
 
   async function outbox (reference: string): Promise<OutboxRow[]> {
     return (await database.db.pool.query<OutboxRow>(`
-      SELECT d.endpoint_id, d.event, c.to_status, c.from_status, c.source, c.provider, c.order_snapshot
+      SELECT d.endpoint_id, d.event, c.to_status, c.from_status, c.source, c.provider,
+             coalesce(c.order_snapshot, om_order_snapshot(c.order_id)) AS order_snapshot
         FROM merchant_webhook_deliveries d JOIN order_changes c ON c.id = d.change_id
        WHERE c.reference = $1 ORDER BY d.id`, [reference])).rows
   }
@@ -102,6 +103,25 @@ describe('the outbox: one event per status change per subscribed endpoint, in th
     expect(unchanged.decision).toBe('apply')
     expect(await outbox(ref)).toEqual(before)
     expect(await changeCount(ref)).toBe(1)
+  })
+
+  it('a change keeps the order as it was when a later write leaves the status alone', async () => {
+    const ref = 'outbox-kept'
+    await app.orderSync.applySnapshot(gamesoOrderToSnapshot(gameso(ref, 'processing', '2026-03-04T00:00:01.000Z')), { source: 'webhook' })
+    const atChange = await readOrder(ref)
+    // Still pending: nothing has overwritten the order, so the change is rendered from it when read.
+    const { rows: [pending] } = await database.db.pool.query<{ rendered: boolean }>(
+      'SELECT order_snapshot IS NOT NULL AS rendered FROM order_changes WHERE reference = $1', [ref])
+    expect(pending?.rendered).toBe(false)
+    const moved = await app.orderSync.applySnapshot(gamesoOrderToSnapshot({ ...gameso(ref, 'processing', '2026-03-04T00:00:02.000Z'), user_id: 'another-player' }), { source: 'poll' })
+    expect(moved.decision).toBe('apply')
+    const rows = await outbox(ref)
+    expect(rows.map((row) => row.event)).toEqual(['order.processing'])
+    expect(gamesoProvider.presentChange(orderAtChange(rows[0]!.order_snapshot))).toEqual(atChange)
+    expect(await readOrder(ref)).not.toEqual(atChange)
+    const { rows: [stored] } = await database.db.pool.query<{ rendered: boolean }>(
+      'SELECT order_snapshot IS NOT NULL AS rendered FROM order_changes WHERE reference = $1', [ref])
+    expect(stored?.rendered).toBe(true)
   })
 
   it('writes the events of every order of a merged batch, once each', async () => {
