@@ -11,7 +11,9 @@
 /** Layers above a given one, as path patterns. */
 const SERVICES = '^src/(services|reconciler)/'
 const PLUGINS = '^src/plugins/'
-const ROUTES = '^src/routes/'
+// A provider's routes at its upstream's fixed paths live in its folder, and are routes like the others.
+const PROVIDER_ROUTES = '^src/providers/[^/]+/routes/'
+const ROUTES = `^src/routes/|${PROVIDER_ROUTES}`
 const ENTRY_POINTS = '^src/(app|server)[.]ts$|^src/cli/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -56,8 +58,15 @@ module.exports = {
       name: 'providers-below-storage',
       severity: 'error',
       comment: 'A provider (schemas, signature, mapping, presenter, client) knows its upstream, not how the mirror stores or serves orders; row types it renders live in src/domain.',
-      from: { path: '^src/providers/' },
-      to: { path: ['^src/repositories/', SERVICES, PLUGINS, ROUTES, ENTRY_POINTS] }
+      from: { path: '^src/providers/', pathNot: PROVIDER_ROUTES },
+      to: { path: ['^src/repositories/', SERVICES, PLUGINS, '^src/routes/', ENTRY_POINTS] }
+    },
+    {
+      name: 'provider-routes-from-their-module',
+      severity: 'error',
+      comment: 'A provider\'s routes reach the app through its module (index.ts): nothing else of a provider imports them, so its schemas, mapping and client stay free of HTTP.',
+      from: { path: '^src/providers/', pathNot: [PROVIDER_ROUTES, '^src/providers/[^/]+/index[.]ts$'] },
+      to: { path: PROVIDER_ROUTES }
     },
     {
       name: 'services-below-http',

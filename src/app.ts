@@ -22,10 +22,7 @@ import { providers } from './providers/index.js'
 import { healthRoutes } from './routes/health.js'
 import { merchantWebhookRoutes } from './routes/merchant-webhooks.js'
 import { metricsRoutes } from './routes/metrics.js'
-import { midasbuyOrderQueryRoute } from './routes/midasbuy-order-query.js'
-import { midasbuyOrderRoutes } from './routes/midasbuy-orders.js'
 import { orderChangesRoutes } from './routes/order-changes.js'
-import { orderCommandRoutes } from './routes/order-commands.js'
 import { orderRoutes } from './routes/orders.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { registerRequestTracing } from './tracing/request-tracing.js'
@@ -108,14 +105,18 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
   await merchantScope(app, async (scope) => {
+    // Each provider's routes at its upstream's paths first, then the ones every provider shares.
+    for (const provider of providers) {
+      for (const routes of provider.routes.merchant) await scope.register(routes)
+    }
     await scope.register(orderRoutes)
-    await scope.register(orderCommandRoutes)
-    await scope.register(midasbuyOrderRoutes)
     await scope.register(merchantWebhookRoutes)
     await scope.register(orderChangesRoutes)
   })
-  // OrderQuery answers every error, the scope's 401 and 429 too, in MidasBuy's shape: a scope of its own.
-  await merchantScope(app, async (scope) => { await scope.register(midasbuyOrderQueryRoute) })
+  // A route answering every error in its upstream's shape, the scope's 401 and 429 too, needs a scope of its own.
+  for (const provider of providers) {
+    for (const routes of provider.routes.ownErrorShape) await merchantScope(app, async (scope) => { await scope.register(routes) })
+  }
   // One webhook route per provider of the registry, each at the path its module fixes.
   for (const provider of providers) await app.register(webhookRoutes(provider))
 

@@ -1,3 +1,4 @@
+import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from '../config.js'
 import type { OrderSnapshot, Provider } from '../domain/order.js'
 import type { RouteExamples } from '../docs/route-example-types.js'
@@ -28,6 +29,8 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
   readonly sample: SampleWebhookSender
   /** What a zero-configuration start keeps for it in `.data/credentials.json`, standing in for its unset key. */
   readonly localCredentials: LocalCredentialsPart
+  /** Its merchant routes at the upstream's own paths, in its shapes. */
+  readonly routes: ProviderRoutes
   /** What /docs shows for this provider's routes, by `METHOD /path`. */
   readonly routeExamples: Readonly<Record<string, RouteExamples>>
   /** The upstream's order API, for providers the mirror can ask about an order (poll, read-through, sync, track). */
@@ -39,6 +42,19 @@ export interface ProviderModule<Personality extends SimulatorPersonality = Simul
   readonly presentChange: (order: OrderAtChange) => object
   /** How `npm run demo` plays this upstream; a provider without one is left out of the demo. */
   readonly demo?: ProviderDemo
+}
+
+/**
+ * A provider's merchant routes (SPEC §2.2): the app registers every provider's inside the
+ * merchant scope (API key, rate limit), before the generic merchant routes.
+ */
+export interface ProviderRoutes {
+  readonly merchant: readonly FastifyPluginAsync[]
+  /**
+   * Each in a merchant scope of its own: a route that answers every error, the scope's 401 and
+   * 429 included, in its upstream's shape sets an error handler no other route may share.
+   */
+  readonly ownErrorShape: readonly FastifyPluginAsync[]
 }
 
 /** What building a provider's client needs from the app. */

@@ -7,10 +7,6 @@ export const referenceParamsSchema = z.object({
   reference_id: pathReferenceSchema().describe('The reference_id the merchant chose when creating the order (printable, at most 255 characters, not "." or "..")')
 })
 
-export const paymentOrderParamsSchema = z.object({
-  payment_order_id: pathReferenceSchema().describe('MidasBuy\'s payment order id (printable, at most 255 characters, not "." or "..")')
-})
-
 /**
  * A whole number in a query string, written in decimal digits only. z.coerce.number would take
  * `0x10`, `1e2`, `+7` and ` 7` as numbers; none of those is a way anyone writes a page size.

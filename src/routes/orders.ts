@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { CANONICAL_STATUSES, SNAPSHOT_SOURCES } from '../domain/order.js'
 import { printableTextSchema } from '../domain/identifier-schemas.js'
+import { isoTimestampSchema } from '../domain/timestamp-schema.js'
 import type { StoredOrder } from '../domain/stored-order.js'
 import { NotFoundError, errorBodySchema } from '../errors.js'
-import { gamesoOrderResponseSchema, presentGameSoOrder } from '../providers/gameso/gameso-presenter.js'
-import { isoTimestampSchema } from '../providers/gameso/gameso-schemas.js'
-import { providerNames } from '../providers/index.js'
+import { listedOrderShape, providerNames, providers } from '../providers/index.js'
 import { INBOX_OUTCOMES } from '../repositories/inbox-repository.js'
-import { findOrderByReference, findOrderHistory, listOrders, type OrderCursor } from '../repositories/order-queries.js'
+import { findOrderHistory, listOrders, type OrderCursor } from '../repositories/order-queries.js'
 import { decimalIntegerQuerySchema, referenceParamsSchema } from './merchant-route-schemas.js'
+import { stringifyPresented } from './presented-json.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 500
@@ -74,7 +73,7 @@ const listQuerySchema = z.strictObject({
 const listedOrderSchema = z.object({
   provider: z.enum(providerNames),
   currency: z.string().nullable(),
-  ...gamesoOrderResponseSchema.shape
+  ...listedOrderShape.schema.shape
 })
 
 const orderPageSchema = z.object({
@@ -83,7 +82,8 @@ const orderPageSchema = z.object({
 }).describe('Newest first, by upstream updated_at then id; orders not yet reported by their upstream come first')
 
 const historyQuerySchema = z.strictObject({
-  provider: z.enum(providerNames).default('gameso')
+  // The order GET /v1/orders/{reference_id} shows is the first provider's.
+  provider: z.enum(providerNames).default(providers[0].name)
 })
 
 const historySchema = z.object({
@@ -111,83 +111,24 @@ const historySchema = z.object({
   })).describe('Webhook deliveries naming the order, newest first')
 })
 
-// ---- conditional GET ---------------------------------------------------------------------------
-
-/**
- * If-None-Match uses the weak comparison (RFC 9110 §13.1.2): `W/` prefixes are ignored and `*`
- * matches any current representation. Parsed by hand: it is a comma list of quoted tags, and no
- * installed library exposes a parser for it.
- */
-export function ifNoneMatchMatches (header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false
-  return header.split(',').some((candidate) => {
-    const tag = candidate.trim()
-    return tag === '*' || tag.replace(/^W\//, '') === etag
-  })
-}
-
-/** A strong ETag over the exact bytes sent, and 304 when the client already has them. */
-async function conditionalGet (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
-  if (reply.statusCode !== 200 || typeof payload !== 'string') return payload
-  const etag = `"${createHash('sha256').update(payload).digest('base64url')}"`
-  reply.header('etag', etag)
-  if (!ifNoneMatchMatches(request.headers['if-none-match'], etag)) return payload
-  reply.code(304)
-  return null
-}
-
 // ---- presentation ------------------------------------------------------------------------------
 
-/**
- * The two hot read routes serialize with plain JSON.stringify. Their bodies come from the typed
- * presenter, whose type is the response schema's own (z.infer), so having zod re-check every
- * order at runtime buys nothing and measured about a third of a 50-order list page's time here.
- * The schemas still document the routes.
- */
-const stringifyPresented = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) }
-
 function presentListedOrder (order: StoredOrder): z.infer<typeof listedOrderSchema> {
-  return { provider: order.provider, currency: order.currency, ...presentGameSoOrder(order) }
+  return { provider: order.provider, currency: order.currency, ...listedOrderShape.present(order) }
 }
 
 // ---- routes ------------------------------------------------------------------------------------
 
-/** The merchant read API. Register inside `merchantScope` (src/plugins/auth.ts). */
+/** The merchant list and history of orders of every provider. Register inside `merchantScope` (src/plugins/auth.ts). */
 export const orderRoutes = fp(async function orderRoutes (app: FastifyInstance) {
   const typed = app.withTypeProvider<ZodTypeProvider>()
-
-  typed.get('/v1/orders/:reference_id', {
-    schema: {
-      tags: ['orders'],
-      summary: 'One GameSO order, exactly as GameSO\'s GET /v1/orders/{reference_id} returns it',
-      description: 'Answers from the local mirror; an order it does not have is fetched once from GameSO and stored (502/504 when ' +
-        'GameSO cannot answer). Carries a strong ETag; send it back in If-None-Match to get 304.',
-      params: referenceParamsSchema,
-      headers: z.looseObject({ 'if-none-match': z.string().optional() }),
-      response: {
-        200: gamesoOrderResponseSchema,
-        304: z.null().describe('Not modified: the order still matches If-None-Match'),
-        404: errorBodySchema,
-        502: errorBodySchema,
-        503: errorBodySchema,
-        504: errorBodySchema
-      }
-    },
-    onSend: conditionalGet,
-    ...stringifyPresented
-  }, async (request) => {
-    const reference = request.params.reference_id
-    const order = await findOrderByReference(app.db.pool, 'gameso', reference) ?? await app.orderCommands.readThrough('gameso', reference, request.id)
-    if (order === null) throw new NotFoundError()
-    return presentGameSoOrder(order)
-  })
 
   typed.get('/v1/orders', {
     schema: {
       tags: ['orders'],
       summary: 'List and search orders, newest first, with cursor pagination',
       description: `Filters combine with AND. Page size ${DEFAULT_PAGE_SIZE} by default, at most ${MAX_PAGE_SIZE}. ` +
-        'Each entry is the GameSO order shape plus `provider` and `currency`.',
+        `Each entry is the ${listedOrderShape.name} order shape plus \`provider\` and \`currency\`.`,
       querystring: listQuerySchema,
       response: { 200: orderPageSchema, 400: errorBodySchema }
     },
@@ -244,4 +185,4 @@ export const orderRoutes = fp(async function orderRoutes (app: FastifyInstance) 
       }))
     }
   })
-}, { name: 'order-routes', dependencies: ['database', 'order-commands'], encapsulate: true })
+}, { name: 'order-routes', dependencies: ['database'], encapsulate: true })

@@ -8,12 +8,13 @@ import { reconcilerPlugin } from '../../src/plugins/reconciler.js'
 import { webhookIngestPlugin } from '../../src/plugins/webhook-ingest.js'
 import { gamesoProvider } from '../../src/providers/gameso/index.js'
 import { midasbuyProvider } from '../../src/providers/midasbuy/index.js'
+import { orderCommandRoutes } from '../../src/providers/gameso/routes/gameso-order-command-routes.js'
+import { gamesoOrderRoutes } from '../../src/providers/gameso/routes/gameso-order-routes.js'
+import { midasbuyOrderRoutes } from '../../src/providers/midasbuy/routes/midasbuy-order-routes.js'
 import { healthRoutes } from '../../src/routes/health.js'
 import { merchantWebhookRoutes } from '../../src/routes/merchant-webhooks.js'
 import { metricsRoutes } from '../../src/routes/metrics.js'
-import { midasbuyOrderRoutes } from '../../src/routes/midasbuy-orders.js'
 import { orderChangesRoutes } from '../../src/routes/order-changes.js'
-import { orderCommandRoutes } from '../../src/routes/order-commands.js'
 import { orderRoutes } from '../../src/routes/orders.js'
 import { webhookRoutes } from '../../src/routes/webhooks.js'
 
@@ -28,6 +29,7 @@ const declared: Array<[string, FastifyPluginAsync, string, string]> = [
   ['GameSO webhook routes', webhookRoutes(gamesoProvider), 'gameso-webhook-routes', 'webhook-ingest'],
   ['MidasBuy webhook routes', webhookRoutes(midasbuyProvider), 'midasbuy-webhook-routes', 'webhook-ingest'],
   ['order routes', orderRoutes, 'order-routes', 'database'],
+  ['GameSO order routes', gamesoOrderRoutes, 'gameso-order-routes', 'database'],
   ['order command routes', orderCommandRoutes, 'order-command-routes', 'order-commands'],
   ['MidasBuy order routes', midasbuyOrderRoutes, 'midasbuy-order-routes', 'database'],
   ['health routes', healthRoutes, 'health-routes', 'database'],

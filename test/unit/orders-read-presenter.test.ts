@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { formatMoney, gamesoOrderResponseSchema, presentGameSoOrder } from '../../src/providers/gameso/gameso-presenter.js'
 import type { StoredOrder } from '../../src/domain/stored-order.js'
-import { decodeCursor, encodeCursor, ifNoneMatchMatches } from '../../src/routes/orders.js'
+import { ifNoneMatchMatches } from '../../src/routes/conditional-get.js'
+import { decodeCursor, encodeCursor } from '../../src/routes/orders.js'
 
 // Key order of GameSO's own get-order example (docs.gameso.io/api/get-order.html), with
 // completed_at where the webhook example carries it: right after the timestamps.

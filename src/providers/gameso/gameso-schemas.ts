@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isoTimestampSchema } from '../../domain/timestamp-schema.js'
 
 // GameSO's order object as documented (upstream/gameso.md §3). Loose objects: GameSO may add
 // fields and the mirror must keep working; every field the mirror stores is checked strictly.
@@ -8,9 +9,6 @@ export const GAMESO_STATUSES = ['pending', 'processing', 'completed', 'failed'] 
 export type GameSoStatus = typeof GAMESO_STATUSES[number]
 
 export const decimalStringSchema = z.string().regex(/^-?\d{1,18}(\.\d{1,8})?$/, 'expected a decimal string such as "500.00"')
-
-/** ISO-8601 with an explicit zone (`Z` or an offset), as GameSO writes `2025-01-15T10:30:00.000Z`. */
-export const isoTimestampSchema = z.iso.datetime({ offset: true, message: 'expected an ISO-8601 timestamp with a time zone' })
 
 const nullableText = z.string().nullable().optional()
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { isoTimestampSchema } from '../gameso/gameso-schemas.js'
+import { isoTimestampSchema } from '../../domain/timestamp-schema.js'
 
 // MidasBuy's OrderQuery order and webhook envelope (upstream/midasbuy.md §2, §4.2). Loose objects:
 // MidasBuy may add fields and the mirror must keep working; every field the mirror stores is

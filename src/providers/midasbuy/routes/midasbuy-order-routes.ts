@@ -2,11 +2,15 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { StoredOrder } from '../domain/stored-order.js'
-import { NotFoundError, errorBodySchema } from '../errors.js'
-import { isPresentableMidasBuyOrder, midasbuyOrderResponseSchema, presentMidasBuyOrder } from '../providers/midasbuy/midasbuy-presenter.js'
-import { findOrderByReference } from '../repositories/order-queries.js'
-import { paymentOrderParamsSchema } from './merchant-route-schemas.js'
+import type { StoredOrder } from '../../../domain/stored-order.js'
+import { NotFoundError, errorBodySchema } from '../../../errors.js'
+import { isPresentableMidasBuyOrder, midasbuyOrderResponseSchema, presentMidasBuyOrder } from '../midasbuy-presenter.js'
+import { findOrderByReference } from '../../../repositories/order-queries.js'
+import { pathReferenceSchema } from '../../../domain/identifier-schemas.js'
+
+const paymentOrderParamsSchema = z.object({
+  payment_order_id: pathReferenceSchema().describe('MidasBuy\'s payment order id (printable, at most 255 characters, not "." or "..")')
+})
 
 const trackResponseSchema = z.object({
   payment_order_id: z.string(),

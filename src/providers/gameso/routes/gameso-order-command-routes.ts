@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { BadRequestError, errorBodySchema } from '../errors.js'
-import { gamesoCreateOrderSchema } from '../providers/gameso/gameso-create-schemas.js'
-import { gamesoOrderResponseSchema, presentGameSoOrder } from '../providers/gameso/gameso-presenter.js'
-import type { RelayedAnswer } from '../services/order-commands.js'
-import { referenceParamsSchema } from './merchant-route-schemas.js'
+import { BadRequestError, errorBodySchema } from '../../../errors.js'
+import { gamesoCreateOrderSchema } from '../gameso-create-schemas.js'
+import { gamesoOrderResponseSchema, presentGameSoOrder } from '../gameso-presenter.js'
+import type { RelayedAnswer } from '../../../services/order-commands.js'
+import { referenceParamsSchema } from '../../../routes/merchant-route-schemas.js'
 
 const trackResponseSchema = z.object({
   reference_id: z.string(),

@@ -2,13 +2,13 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { pathReferenceSchema } from '../domain/identifier-schemas.js'
-import { BadRequestError, NotFoundError } from '../errors.js'
-import { errorReplyOf } from '../error-reply.js'
+import { pathReferenceSchema } from '../../../domain/identifier-schemas.js'
+import { BadRequestError, NotFoundError } from '../../../errors.js'
+import { errorReplyOf } from '../../../error-reply.js'
 import {
   midasbuyErrorResponseSchema, midasbuyOrderResponseSchema, presentMidasBuyError, presentMidasBuyOrder
-} from '../providers/midasbuy/midasbuy-presenter.js'
-import { presentableOrNotFound, readMidasBuyOrder } from './midasbuy-orders.js'
+} from '../midasbuy-presenter.js'
+import { presentableOrNotFound, readMidasBuyOrder } from './midasbuy-order-routes.js'
 
 // Fields other than `id` are ignored, as a client written for MidasBuy may send more than the
 // mirror needs; the id itself follows the same rules as a path's payment_order_id.
