@@ -46,3 +46,24 @@ export function mergeBatchScript (size: number): string {
   ]
   return `\\set k random(1, 2000000000)\nSELECT count(*) FROM om_merge_batch(\n  ${args.join(',\n  ')});\n`
 }
+
+/**
+ * For psql, not pgbench: `calls` executions of the same merge (a prepared statement, new references
+ * each time) on one connection, then the CPU that connection's backend spent on them, in clock
+ * ticks (utime + stime from its own /proc/self/stat; needs a superuser, for pg_read_file). CPU
+ * time, unlike a rate, holds up on a machine that other work shares.
+ */
+export function backendCpuScript (size: number, calls: number): string {
+  const merge = mergeBatchScript(size).split('\n').slice(1).join('\n')
+    .replaceAll(':client_id', '1').replaceAll(':k', '$1::text').trim().replace(/;$/, '')
+  const ticks = "split_part(pg_read_file('/proc/self/stat'), ' ', 14)::int + split_part(pg_read_file('/proc/self/stat'), ' ', 15)::int"
+  return [
+    '\\o /dev/null',
+    `PREPARE merge(bigint) AS ${merge};`,
+    `SELECT ${ticks} AS started \\gset`,
+    ...Array.from({ length: calls }, () => 'SELECT (random() * 2e12)::bigint AS k \\gset\nEXECUTE merge(:k);'),
+    '\\o',
+    `SELECT ${ticks} - :started AS backend_cpu_ticks;`,
+    ''
+  ].join('\n')
+}
