@@ -31,9 +31,12 @@ export class DuplicateReferenceError extends AppError {
 
 /** The upstream could not give an answer the mirror can pass on: 502, 503 or 504 in the mirror's error shape. */
 export class UpstreamFailureError extends AppError {
-  constructor (statusCode: 502 | 503 | 504, code: string, message: string, readonly retryAfterSeconds: number | null = null) {
+  constructor (statusCode: 502 | 503 | 504, code: string, message: string, readonly retryAfterSeconds: number | null = null, cause?: unknown) {
     super(statusCode, code, message)
     this.name = 'UpstreamFailureError'
+    // The upstream's own error (its error name, MidasBuy's debug_id, which settings to check)
+    // reaches the log line of the failed request; the merchant's answer carries only `message`.
+    if (cause !== undefined) this.cause = cause
   }
 }
 
@@ -75,23 +78,23 @@ export function upstreamFailure (error: unknown, upstream: string): unknown {
   if (error instanceof UpstreamTimeoutError) {
     return new UpstreamFailureError(504, 'UPSTREAM_TIMEOUT', error.sent
       ? `${upstream} did not answer in time`
-      : `${upstream} is busy: the request could not be sent in time`)
+      : `${upstream} is busy: the request could not be sent in time`, null, error)
   }
   if (error instanceof UpstreamRateLimitedError) {
     const seconds = retryAfterSeconds(error.retryAfterMs)
-    return new UpstreamFailureError(503, 'UPSTREAM_RATE_LIMITED', `${upstream} asked the mirror to slow down; retry in ${seconds ?? 1} s`, seconds)
+    return new UpstreamFailureError(503, 'UPSTREAM_RATE_LIMITED', `${upstream} asked the mirror to slow down; retry in ${seconds ?? 1} s`, seconds, error)
   }
   if (error instanceof UpstreamHttpError) {
     if (error.status === 401 || error.status === 403) {
-      return new UpstreamFailureError(502, 'UPSTREAM_UNAUTHORIZED', `${upstream} refused the mirror's own credentials`)
+      return new UpstreamFailureError(502, 'UPSTREAM_UNAUTHORIZED', `${upstream} refused the mirror's own credentials`, null, error)
     }
-    return new UpstreamFailureError(502, 'UPSTREAM_ERROR', `${upstream} answered HTTP ${error.status}`)
+    return new UpstreamFailureError(502, 'UPSTREAM_ERROR', `${upstream} answered HTTP ${error.status}`, null, error)
   }
   if (error instanceof UpstreamInvalidResponseError) {
-    return new UpstreamFailureError(502, 'UPSTREAM_INVALID_RESPONSE', `${upstream} answered with an order the mirror cannot read`)
+    return new UpstreamFailureError(502, 'UPSTREAM_INVALID_RESPONSE', `${upstream} answered with an order the mirror cannot read`, null, error)
   }
   if (error instanceof UpstreamUnavailableError) {
-    return new UpstreamFailureError(502, 'UPSTREAM_UNAVAILABLE', `${upstream} cannot be reached`)
+    return new UpstreamFailureError(502, 'UPSTREAM_UNAVAILABLE', `${upstream} cannot be reached`, null, error)
   }
   return error
 }
