@@ -128,7 +128,7 @@ const declaration = {
     /** Most deliveries merged in one transaction (group commit). */
     maxBatchSize: variable('MERGE_BATCH_MAX_SIZE', integer(1, 1000).default(100)),
     /** Most merge transactions in flight at once; deliveries arriving meanwhile join the next batch. */
-    maxConcurrentBatches: variable('MERGE_BATCH_CONCURRENCY', integer(1, 100).default(1))
+    maxConcurrentBatches: variable('MERGE_BATCH_CONCURRENCY', integer(1, 100).default(2))
   },
   /** Longest one statement may run on a pooled connection before PostgreSQL cancels it; 0 disables. */
   databaseStatementTimeoutMs: variable('DATABASE_STATEMENT_TIMEOUT_MS', integer(0, 3_600_000).default(30_000)),

@@ -38,7 +38,7 @@ export interface MergeBatching {
 
 // One transaction in flight: measured on two cores, a second one in flight split the same load
 // into smaller batches and cost more CPU per delivery, in Node and in PostgreSQL alike.
-export const DEFAULT_MERGE_BATCHING: MergeBatching = { maxBatchSize: 100, maxConcurrentBatches: 1 }
+export const DEFAULT_MERGE_BATCHING: MergeBatching = { maxBatchSize: 100, maxConcurrentBatches: 2 }
 
 export interface OrderSyncOptions {
   batching?: MergeBatching
