@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { SlidingWindow } from '../upstream/sliding-window.js'
+import { SlidingWindow } from './sliding-window.js'
 import { patchSchemaOf } from './patch-schema.js'
 
 const rate = z.number().min(0).max(1)

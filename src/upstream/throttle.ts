@@ -1,7 +1,7 @@
 import type { BaseLogger } from 'pino'
 import { systemClock, type Clock } from './clock.js'
+import { AnswerBoundWindow } from './answer-bound-window.js'
 import { RateHeadroom } from './rate-headroom.js'
-import { SlidingWindow } from './sliding-window.js'
 import type { CallPriority, PauseReason, UpstreamClientState } from './upstream-client.js'
 import {
   UpstreamRateLimitedError, UpstreamTimeoutError, UpstreamUnavailableError, type UpstreamCall, type UpstreamError
@@ -11,11 +11,12 @@ import {
  * Written here rather than taken from a library, because none does what measurement showed an
  * upstream client needs (checked: bottleneck 2.19, dormant since 2019; p-queue 8, the last line
  * for Node 20; cockatiel 3, as 4 needs Node 22; p-throttle 8; limiter 4; rate-limiter-flexible 11):
- * - the rate is checked at the moment of sending, over a sliding window. Libraries that space
- *   starts with timers (bottleneck's minTime, p-throttle) release late timers together after an
- *   event-loop stall, and fixed-window counters (bottleneck's reservoir, p-queue's interval,
- *   limiter, rate-limiter-flexible's memory limiter) allow twice the rate across a window edge,
- *   while an upstream counts arrivals in any window;
+ * - the rate is checked at the moment of sending, over a window in which a request counts until
+ *   a window after its answer (AnswerBoundWindow). Libraries that space starts with timers
+ *   (bottleneck's minTime, p-throttle) release late timers together after an event-loop stall,
+ *   fixed-window counters (bottleneck's reservoir, p-queue's interval, limiter,
+ *   rate-limiter-flexible's memory limiter) allow twice the rate across a window edge, and all of
+ *   them count a request from its start, while an upstream counts arrivals in any window;
  * - a pause (429 + Retry-After, or a run of failures) holds queued calls instead of failing them,
  *   and ends with one lone probe. cockatiel's breaker fails calls while open and cannot take its
  *   open time from a Retry-After; the others have no breaker;
@@ -61,7 +62,7 @@ export interface Turn {
  * Sends are spaced evenly at the configured rate, so the upstream never sees a burst. A send that
  * goes late (a timer fired late, the event loop stalled) lets the ones behind it catch up, but by
  * no more than this much time: the average holds the rate without releasing a long stall's
- * backlog at once. The sliding window stays the hard limit either way.
+ * backlog at once. The answer-bound window stays the hard limit either way.
  */
 const CATCH_UP_MS = 100
 
@@ -76,6 +77,8 @@ interface Job {
   leftQueue: AbortController
   /** The lone request after a pause: nothing else goes until it settles. */
   probe: boolean
+  /** Sent and not yet answered: it holds a place in the rate window. */
+  holdsPlace: boolean
 }
 
 function abortReason (signal: AbortSignal): Error {
@@ -83,15 +86,15 @@ function abortReason (signal: AbortSignal): Error {
 }
 
 /**
- * The polite gate in front of one upstream: at most the configured rate of sends in any sliding
- * window (with the adaptive headroom of RateHeadroom), at most `maxConcurrency` requests in
- * flight with one kept for interactive calls, interactive calls first, a pause honouring 429 +
- * Retry-After, an exponential pause while the upstream keeps failing, and one probe after every
- * pause before anything else goes.
+ * The polite gate in front of one upstream: at most the configured rate of requests in any
+ * window as the upstream counts them (AnswerBoundWindow, with the adaptive headroom of
+ * RateHeadroom), at most `maxConcurrency` requests in flight with one kept for interactive calls,
+ * interactive calls first, a pause honouring 429 + Retry-After, an exponential pause while the
+ * upstream keeps failing, and one probe after every pause before anything else goes.
  */
 export class UpstreamThrottle {
   private readonly clock: Clock
-  private readonly window: SlidingWindow
+  private readonly window: AnswerBoundWindow
   private readonly spacingMs: number
   /** Earliest moment the next send may go, by even spacing. */
   private nextSendAt = Number.NEGATIVE_INFINITY
@@ -116,7 +119,7 @@ export class UpstreamThrottle {
 
   constructor (private readonly options: ThrottleOptions) {
     this.clock = options.clock ?? systemClock
-    this.window = SlidingWindow.perSecond(options.maxRequestsPerSecond)
+    this.window = AnswerBoundWindow.perSecond(options.maxRequestsPerSecond)
     this.spacingMs = 1000 / options.maxRequestsPerSecond
     this.backgroundConcurrency = Math.max(1, options.maxConcurrency - 1)
     this.failureBackoffBaseMs = options.failureBackoffBaseMs ?? 250
@@ -165,6 +168,7 @@ export class UpstreamThrottle {
         reject,
         leftQueue: new AbortController(),
         probe: false,
+        holdsPlace: false,
         start: (turn) => {
           let settled: Promise<T>
           try {
@@ -225,6 +229,8 @@ export class UpstreamThrottle {
       }
       // Reserved at the moment of sending: nothing awaits between this and the request leaving.
       const windowWaitMs = this.window.reserve(now, this.headroom.windowStretch)
+      // Every place waits on an answer: the next one to settle drains again.
+      if (windowWaitMs === undefined) return
       if (windowWaitMs > 0) {
         this.wakeIn(now, windowWaitMs)
         return
@@ -251,6 +257,7 @@ export class UpstreamThrottle {
     job.leftQueue.abort()
     this.running++
     if (job.priority === 'background') this.backgroundRunning++
+    job.holdsPlace = true
     // A pause sent the jobs behind it back to the queue: only this one goes until it is answered,
     // so a burst released together does not hit an upstream that just asked for quiet. Nor does
     // the time paused count as sends to catch up on.
@@ -262,29 +269,43 @@ export class UpstreamThrottle {
     } else {
       this.nextSendAt = Math.max(this.nextSendAt, now - CATCH_UP_MS) + this.spacingMs
     }
-    job.start(this.turn(now))
+    job.start(this.turn(job, now))
+  }
+
+  /** The request's answer (or failure) came: its place in the window frees a window from now. */
+  private settle (job: Job): void {
+    if (!job.holdsPlace) return
+    job.holdsPlace = false
+    this.window.settle(this.clock.now())
   }
 
   private finished (job: Job): void {
+    // A task that ended without telling how the upstream took it (aborted, unreadable answer).
+    this.settle(job)
     this.running--
     if (job.priority === 'background') this.backgroundRunning--
     if (job.probe) this.probeInFlight = false
     this.drain()
   }
 
-  private turn (sentAt: number): Turn {
+  private turn (job: Job, sentAt: number): Turn {
     return {
       sentAt,
       rateLimited: (pauseMs) => {
+        this.settle(job)
         this.headroom.rateLimited()
         this.pause(pauseMs, 'rate_limited')
       },
       answered: (failure) => {
+        this.settle(job)
         this.headroom.answered()
         if (failure === undefined) this.consecutiveFailures = 0
         else this.recordFailure(sentAt, failure)
       },
-      failed: (reason) => this.recordFailure(sentAt, reason)
+      failed: (reason) => {
+        this.settle(job)
+        this.recordFailure(sentAt, reason)
+      }
     }
   }
 

@@ -35,7 +35,7 @@ export interface UpstreamClientState {
   pausedForMs: number
   pauseReason: PauseReason | null
   consecutiveFailures: number
-  /** Headroom kept below the configured rate, as a share (0.03 = 3 %). */
+  /** Headroom kept below the configured rate, as a share (0.01 = 1 %). */
   rateHeadroom: number
   queued: number
 }

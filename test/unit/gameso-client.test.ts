@@ -245,7 +245,7 @@ describe('GameSoClient', () => {
       expect(first).toBeInstanceOf(UpstreamRateLimitedError)
       expect(first).toMatchObject({ retryAfterMs: 30_000, sent: true, body: { code: 'RATE_LIMITED' } })
       expect(gameso.pausedForMs()).toBeGreaterThan(25_000)
-      expect(gameso.state()).toMatchObject({ pauseReason: 'rate_limited', rateHeadroom: 0.06 })
+      expect(gameso.state()).toMatchObject({ pauseReason: 'rate_limited', rateHeadroom: 0.02 })
 
       const second = await gameso.fetchOrder(REFERENCE).catch((caught: unknown) => caught)
       expect(second).toBeInstanceOf(UpstreamRateLimitedError)
