@@ -5,7 +5,7 @@ import { createDatabase, type Database, type DatabaseOptions } from './db/databa
 import { loggerOptions } from './logger.js'
 import { buildInfo } from './metrics/build-info.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
-import { merchantScope } from './plugins/auth.js'
+import { merchantRateLimitStore, merchantScope } from './plugins/auth.js'
 import { databasePlugin } from './plugins/database.js'
 import { docsPlugin } from './plugins/docs.js'
 import { clientErrorHandler, errorHandlerPlugin, frameworkErrorHandler } from './plugins/error-handler.js'
@@ -104,7 +104,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes)
-  await merchantScope(app, async (scope) => {
+  const merchantLimits = await merchantRateLimitStore(app)
+  await merchantScope(app, merchantLimits, async (scope) => {
     // Each provider's routes at its upstream's paths first, then the ones every provider shares.
     for (const provider of providers) {
       for (const routes of provider.routes.merchant) await scope.register(routes)
@@ -115,7 +116,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   })
   // A route answering every error in its upstream's shape, the scope's 401 and 429 too, needs a scope of its own.
   for (const provider of providers) {
-    for (const routes of provider.routes.ownErrorShape) await merchantScope(app, async (scope) => { await scope.register(routes) })
+    for (const routes of provider.routes.ownErrorShape) await merchantScope(app, merchantLimits, async (scope) => { await scope.register(routes) })
   }
   // One webhook route per provider of the registry, each at the path its module fixes.
   for (const provider of providers) await app.register(webhookRoutes(provider))

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import rateLimit from '@fastify/rate-limit'
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { AppError, UnauthorizedError, errorBodySchema } from '../errors.js'
-import { connectRateLimitRedis, fallbackRateLimitStore } from './rate-limit-store.js'
+import { connectRateLimitRedis, fallbackRateLimitStore, localRateLimitStore, sharedRateLimitStore } from './rate-limit-store.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,6 +38,19 @@ export function createApiKeyMatcher (keys: readonly string[]): (presented: strin
   }
 }
 
+/**
+ * The one store every merchant scope of `app` counts in, so a key has one quota however many
+ * scopes serve it (the OrderQuery drop-in has a scope of its own for its error shape). With
+ * REDIS_URL every replica counts in one place, so N replicas allow the limit, not N times it.
+ */
+export async function merchantRateLimitStore (app: FastifyInstance): Promise<FastifyRateLimitStoreCtor> {
+  const { redisUrl, redisKeyPrefix } = app.config.rateLimit
+  if (redisUrl === undefined) return sharedRateLimitStore(localRateLimitStore())
+  const redis = await connectRateLimitRedis(redisUrl, app.log)
+  app.addHook('onClose', async () => { redis.disconnect() })
+  return sharedRateLimitStore(fallbackRateLimitStore({ redis, keyPrefix: redisKeyPrefix, metrics: app.metrics, log: app.log }))
+}
+
 /** Registers the routes of the merchant API into the scope `merchantScope` hands them. */
 export type MerchantRoutesRegistrar = (scope: FastifyInstance) => Promise<void>
 
@@ -48,14 +61,15 @@ export type MerchantRoutesRegistrar = (scope: FastifyInstance) => Promise<void>
  * see none of it.
  *
  * ```ts
- * await merchantScope(app, async (scope) => {
+ * const limits = await merchantRateLimitStore(app)
+ * await merchantScope(app, limits, async (scope) => {
  *   await scope.register(orderRoutes)
  *   await scope.register(someMoreMerchantRoutes)
  * })
  * ```
  * A route can tune its own limit with `config: { rateLimit: { max, timeWindow } }`.
  */
-export async function merchantScope (app: FastifyInstance, register: MerchantRoutesRegistrar): Promise<void> {
+export async function merchantScope (app: FastifyInstance, limits: FastifyRateLimitStoreCtor, register: MerchantRoutesRegistrar): Promise<void> {
   await app.register(async function merchantApi (scope) {
     const matchApiKey = createApiKeyMatcher(scope.config.apiKeys)
     const refused = scope.metrics.merchantRequestsRefusedTotal
@@ -83,13 +97,8 @@ export async function merchantScope (app: FastifyInstance, register: MerchantRou
       }
     })
 
-    // With REDIS_URL every replica counts in one place, so N replicas allow the limit, not N times it.
-    const { redisUrl, redisKeyPrefix } = scope.config.rateLimit
-    const redis = redisUrl === undefined ? null : await connectRateLimitRedis(redisUrl, scope.log)
-    if (redis !== null) scope.addHook('onClose', async () => { redis.disconnect() })
-
     await scope.register(rateLimit, {
-      ...(redis === null ? {} : { store: fallbackRateLimitStore({ redis, keyPrefix: redisKeyPrefix, metrics: scope.metrics, log: scope.log }) }),
+      store: limits,
       max: scope.config.rateLimit.max,
       timeWindow: scope.config.rateLimit.windowMs,
       keyGenerator: (request) => request.apiKeyId ?? request.ip,

@@ -1,4 +1,4 @@
-import type { FastifyRateLimitOptions, FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
+import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import LocalStore from '@fastify/rate-limit/store/LocalStore.js'
 import RedisStore, { type CountingStore } from '@fastify/rate-limit/store/RedisStore.js'
 import { once } from 'node:events'
@@ -24,7 +24,7 @@ type RouteOptions = Parameters<FastifyRateLimitStore['child']>[0]
  * request once its connection is back. Written here because the plugin offers only `skipOnError`,
  * which would drop the limit altogether while Redis is away.
  */
-export function fallbackRateLimitStore (deps: FallbackStoreDependencies): FastifyRateLimitStoreCtor {
+export function fallbackRateLimitStore (deps: FallbackStoreDependencies): CountingStore {
   const shared = { degraded: false }
 
   function degrade (error: Error | null): void {
@@ -76,12 +76,32 @@ export function fallbackRateLimitStore (deps: FallbackStoreDependencies): Fastif
     }
   }
 
-  return class extends FallbackStore {
-    // The plugin hands a store its global parameters, the two flags among them (its types say less).
-    constructor (parameters: FastifyRateLimitOptions & { continueExceeding?: boolean, exponentialBackoff?: boolean }) {
-      const continueExceeding = parameters.continueExceeding === true
-      const exponentialBackoff = parameters.exponentialBackoff === true
-      super(new RedisStore(continueExceeding, exponentialBackoff, deps.redis, deps.keyPrefix), new LocalStore(continueExceeding, exponentialBackoff))
+  // The plugin's own flags (continueExceeding, exponentialBackoff) are left at their defaults.
+  return new FallbackStore(new RedisStore(false, false, deps.redis, deps.keyPrefix), new LocalStore(false, false))
+}
+
+/** Counts in this process only: the plugin's default store, made here so that it can be shared. */
+export function localRateLimitStore (): CountingStore {
+  return new LocalStore(false, false)
+}
+
+/**
+ * A store constructor for @fastify/rate-limit that hands every registration the same store. The
+ * plugin makes a store of its own per registration, so two scopes with the same limit would count
+ * one key twice without it.
+ */
+export function sharedRateLimitStore (store: CountingStore): FastifyRateLimitStoreCtor {
+  return class SharedStore implements CountingStore {
+    incr (key: string, callback: RateLimitCallback, timeWindow: number, max: number): void {
+      store.incr(key, callback, timeWindow, max)
+    }
+
+    read (key: string, callback: RateLimitCallback, timeWindow: number, max: number): void {
+      store.read(key, callback, timeWindow, max)
+    }
+
+    child (routeOptions: RouteOptions): CountingStore {
+      return store.child(routeOptions)
     }
   }
 }

@@ -208,6 +208,18 @@ describe('MidasBuy merchant routes', () => {
       expect(limited.headers['retry-after']).toBeDefined()
     })
 
+    it('spends the same quota of a key as the /v1 routes: a key gets RATE_LIMIT_MAX, not twice it', async () => {
+      const built = await app({ RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' })
+      expect((await built.inject({ method: 'GET', url: '/v1/midasbuy/orders/SG-OQ-Q', headers: auth })).statusCode).toBe(404)
+      expect((await orderQuery(built, { id: 'SG-OQ-Q' })).statusCode).toBe(404)
+      const limitedHere = await orderQuery(built, { id: 'SG-OQ-Q' })
+      expect(limitedHere.statusCode).toBe(429)
+      expect(limitedHere.json()).toEqual(midasbuyError('RESOURCE_EXHAUSTED'))
+      const limitedThere = await built.inject({ method: 'GET', url: '/v1/midasbuy/orders/SG-OQ-Q', headers: auth })
+      expect(limitedThere.statusCode).toBe(429)
+      expect(limitedThere.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED' })
+    })
+
     it('UNAVAILABLE 502 when MidasBuy fails a read-through, nothing stored', async () => {
       const built = await app()
       seed('SG-OQ-4')
