@@ -106,6 +106,26 @@ describe('UpstreamThrottle', () => {
     expect(gate.state().queued).toBe(27)
   })
 
+  it('holds each place for its round trip: against an upstream 300 ms away, 20/s becomes 20 ÷ 1.31', async () => {
+    const { clock, throttle: gate } = throttle({ maxRequestsPerSecond: 20, maxConcurrency: 10 })
+    const sentAt: number[] = []
+    const calls = Array.from({ length: 400 }, () => gate.run(CALL, { priority: 'background', sendBy: undefined, signal: undefined }, async (turn) => {
+      sentAt.push(clock.now())
+      await clock.sleep(300)
+      turn.answered()
+    }))
+    await clock.advance(20_000)
+    // A place frees a window (1 s + 1 % headroom) after its answer, 300 ms after its send: 20 places
+    // per 1.31 s, whatever the concurrency allows.
+    const inSteadyState = sentAt.filter((at) => at >= 10_000 && at < 20_000).length
+    expect(inSteadyState).toBeGreaterThanOrEqual(150)
+    expect(inSteadyState).toBeLessThanOrEqual(154)
+    gate.close()
+    // The requests in flight are answered; the queued ones were refused by the close.
+    await clock.advance(300)
+    await Promise.allSettled(calls)
+  })
+
   it('holds calls through a 429 pause, probes once, then resumes', async () => {
     const { clock, run, started, throttle: gate, warnings } = throttle({ maxRequestsPerSecond: 1000, maxConcurrency: 4 })
     run('first')
