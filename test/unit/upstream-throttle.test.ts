@@ -114,6 +114,8 @@ describe('UpstreamThrottle', () => {
       await clock.sleep(300)
       turn.answered()
     }))
+    // The close below refuses the calls still queued: settled here, so none goes unhandled.
+    const settled = Promise.allSettled(calls)
     await clock.advance(20_000)
     // A place frees a window (1 s + 1 % headroom) after its answer, 300 ms after its send: 20 places
     // per 1.31 s, whatever the concurrency allows.
@@ -123,7 +125,7 @@ describe('UpstreamThrottle', () => {
     gate.close()
     // The requests in flight are answered; the queued ones were refused by the close.
     await clock.advance(300)
-    await Promise.allSettled(calls)
+    await settled
   })
 
   it('holds calls through a 429 pause, probes once, then resumes', async () => {
